@@ -1,0 +1,278 @@
+//! The `warden` command line.
+
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+
+use crate::access::Role;
+use crate::access::identity::{self, UserInput};
+use crate::config::{Config, DEFAULT_CONFIG};
+use crate::desk::Desk;
+use crate::error::{Error, Result};
+use crate::store::Db;
+use crate::store::cases::Who;
+use crate::store::users;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "The escalations desk of a Trust & Safety team"
+)]
+pub struct Cli {
+    /// SQLite file path or URL (sqlite://…), or a PostgreSQL URL (postgres://…).
+    #[arg(
+        long,
+        global = true,
+        env = "WARDEN_DATABASE_URL",
+        default_value = "warden.db"
+    )]
+    pub database_url: String,
+    /// Desk configuration (TOML); without it the built-in desk is used.
+    #[arg(long, global = true, env = "WARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database connections per pool.
+    #[arg(
+        long,
+        global = true,
+        env = "WARDEN_DB_CONNECTIONS",
+        default_value_t = 16
+    )]
+    pub db_connections: u32,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API.
+    Serve {
+        #[arg(long, env = "WARDEN_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Run Warden with a week of demo data on its own SQLite file, and print the logins.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Number of demo reports to generate (on first start only).
+        #[arg(long, default_value_t = 2400)]
+        reports: usize,
+    },
+    /// Add demo users and reports to the database.
+    Seed {
+        #[arg(long, default_value_t = 2400)]
+        reports: usize,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the built-in configuration, a starting point for your own.
+    Config,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from standard input when --password-stdin is given.
+    Add {
+        username: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long, value_delimiter = ',')]
+        teams: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it (shown once).
+    Create {
+        username: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+async fn open(cli: &Cli, url: &str) -> Result<Desk> {
+    let config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let db = Db::connect(url, cli.db_connections).await?;
+    db.migrate().await?;
+    Ok(Desk::new(db, config))
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Serve { listen } => {
+            let desk = open(&cli, &cli.database_url).await?;
+            serve(desk, listen).await
+        }
+        Command::Demo { listen, reports } => {
+            // The demo keeps its own file unless told otherwise, so it never touches real data.
+            let url = if cli.database_url == "warden.db" {
+                "warden-demo.db".to_string()
+            } else {
+                cli.database_url.clone()
+            };
+            let desk = open(&cli, &url).await?;
+            if users::list_users(&desk.db).await?.is_empty() {
+                eprintln!("Creating demo data ({reports} reports over the past week)…");
+                let started = std::time::Instant::now();
+                crate::demo::seed(&desk, *reports, desk.now()).await?;
+                eprintln!(
+                    "Demo data ready in {:.1}s.",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            println!("Warden demo on {url}");
+            println!("  API:      http://{listen}/api/v1/openapi.json");
+            println!("  Sign in:  POST http://{listen}/api/v1/session with one of these logins:");
+            for (name, role, teams) in crate::demo::DEMO_USERS {
+                if *role != Role::Integration {
+                    let teams = if teams.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (teams: {})", teams.join(", "))
+                    };
+                    println!(
+                        "    {name:<18} {:<11} password {}{teams}",
+                        role.as_str(),
+                        crate::demo::DEMO_PASSWORD
+                    );
+                }
+            }
+            println!(
+                "  Integrations: `warden --database-url {url} token create platform` prints an API token."
+            );
+            serve(desk, listen).await
+        }
+        Command::Seed { reports } => {
+            let desk = open(&cli, &cli.database_url).await?;
+            let seeded = crate::demo::seed(&desk, *reports, desk.now()).await?;
+            println!(
+                "seeded {} users and {} reports",
+                seeded.users.len(),
+                seeded.reports
+            );
+            Ok(())
+        }
+        Command::Migrate => {
+            open(&cli, &cli.database_url).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Config => {
+            print!("{DEFAULT_CONFIG}");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    teams,
+                    display_name,
+                    password_stdin,
+                },
+        } => {
+            let desk = open(&cli, &cli.database_url).await?;
+            let role = Role::parse(role).ok_or_else(|| {
+                Error::field(
+                    "role",
+                    "must be one of admin, lead, specialist, qa, analyst, partner, integration",
+                )
+            })?;
+            let password = if *password_stdin {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .map_err(|e| Error::field("password", e.to_string()))?;
+                Some(s.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let user = identity::create_user(
+                &desk,
+                Who {
+                    id: None,
+                    name: "cli",
+                },
+                UserInput {
+                    username: username.clone(),
+                    display_name: display_name.clone(),
+                    role,
+                    teams: teams.clone(),
+                    password,
+                },
+            )
+            .await?;
+            println!(
+                "user {} created with id {} and role {}",
+                user.username,
+                user.id,
+                user.role.as_str()
+            );
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { username, name },
+        } => {
+            let desk = open(&cli, &cli.database_url).await?;
+            let user = users::user_by_name(&desk.db, username)
+                .await?
+                .ok_or(Error::NotFound("user"))?;
+            let token = identity::create_token(
+                &desk,
+                Who {
+                    id: None,
+                    name: "cli",
+                },
+                user.id,
+                name,
+            )
+            .await?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(desk: Desk, listen: &str) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| Error::field("listen", format!("cannot listen on {listen}: {e}")))?;
+    tracing::info!(address = %listen, "serving");
+    crate::web::serve(desk, listener, shutdown_signal())
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,447 @@
+//! Demo data: a believable desk of about two thousand cases over a week, worked by a small team.
+//! Everything goes through the same operations the API uses, with a clock moved by hand.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use std::sync::Arc;
+
+use crate::access::identity::{UserInput, create_user};
+use crate::access::{Actor, Role};
+use crate::clock::ManualClock;
+use crate::desk::Desk;
+use crate::domain::events::Verdict;
+use crate::domain::report::{NewReport, Reporter, RiskFlag, Source};
+use crate::domain::subject::{Snapshot, Subject, SubjectKind};
+use crate::error::Result;
+use crate::review::{self, Action, DecisionInput};
+use crate::store::cases::Who;
+use crate::{intake, store};
+
+pub const DEMO_PASSWORD: &str = "warden-demo-1";
+
+/// (username, role, teams)
+pub const DEMO_USERS: &[(&str, Role, &[&str])] = &[
+    ("admin", Role::Admin, &[]),
+    ("lena.lead", Role::Lead, &["child_safety", "legal"]),
+    ("omar.lead", Role::Lead, &[]),
+    ("sam.specialist", Role::Specialist, &["child_safety"]),
+    ("ana.specialist", Role::Specialist, &[]),
+    ("kofi.specialist", Role::Specialist, &[]),
+    ("mia.specialist", Role::Specialist, &["legal"]),
+    ("quinn.qa", Role::Qa, &[]),
+    ("ari.analyst", Role::Analyst, &[]),
+    ("lee.legal", Role::Partner, &["legal"]),
+    ("pat.policy", Role::Partner, &["public_policy"]),
+    ("platform", Role::Integration, &[]),
+];
+
+struct AreaSample {
+    area: &'static str,
+    weight: u32,
+    kinds: &'static [SubjectKind],
+    texts: &'static [&'static str],
+}
+
+const AREAS: &[AreaSample] = &[
+    AreaSample {
+        area: "spam",
+        weight: 18,
+        kinds: &[
+            SubjectKind::Post,
+            SubjectKind::Comment,
+            SubjectKind::Account,
+        ],
+        texts: &[
+            "Account posts the same link to a discount site in hundreds of comments.",
+            "Comment thread flooded with identical promotional replies.",
+        ],
+    },
+    AreaSample {
+        area: "scams.financial",
+        weight: 14,
+        kinds: &[SubjectKind::Post, SubjectKind::Ad, SubjectKind::Message],
+        texts: &[
+            "Post promises guaranteed 300% returns on a crypto scheme and asks for wallet transfers.",
+            "Message impersonates a bank and asks for a one-time code.",
+        ],
+    },
+    AreaSample {
+        area: "harassment.bullying",
+        weight: 12,
+        kinds: &[
+            SubjectKind::Comment,
+            SubjectKind::Post,
+            SubjectKind::Message,
+        ],
+        texts: &[
+            "Repeated insulting comments aimed at a named classmate.",
+            "Coordinated replies mocking a user's appearance.",
+        ],
+    },
+    AreaSample {
+        area: "hate_speech",
+        weight: 10,
+        kinds: &[SubjectKind::Post, SubjectKind::Comment, SubjectKind::Group],
+        texts: &[
+            "Post describes an ethnic group with dehumanising language.",
+            "Group description calls for excluding a religious minority.",
+        ],
+    },
+    AreaSample {
+        area: "ip.copyright",
+        weight: 9,
+        kinds: &[SubjectKind::Video, SubjectKind::Photo],
+        texts: &[
+            "Video re-uploads a full episode of a broadcaster's series.",
+            "Photo is a professional's image with the watermark cropped out.",
+        ],
+    },
+    AreaSample {
+        area: "elections.misinformation",
+        weight: 7,
+        kinds: &[SubjectKind::Post, SubjectKind::Video, SubjectKind::Page],
+        texts: &[
+            "Post gives a wrong date for the national election.",
+            "Video claims ballots can be cast by text message.",
+        ],
+    },
+    AreaSample {
+        area: "ads.misleading",
+        weight: 6,
+        kinds: &[SubjectKind::Ad],
+        texts: &["Ad shows a miracle weight-loss product with fabricated before/after claims."],
+    },
+    AreaSample {
+        area: "violence.credible_threat",
+        weight: 5,
+        kinds: &[
+            SubjectKind::Post,
+            SubjectKind::Comment,
+            SubjectKind::Message,
+        ],
+        texts: &["Comment names a school and a time and says people there will be hurt."],
+    },
+    AreaSample {
+        area: "self_harm.suicide",
+        weight: 4,
+        kinds: &[SubjectKind::Post, SubjectKind::Video],
+        texts: &["Post says the author plans to end their life tonight."],
+    },
+    AreaSample {
+        area: "privacy.non_consensual_imagery",
+        weight: 4,
+        kinds: &[SubjectKind::Photo, SubjectKind::Video],
+        texts: &["Reporter says an intimate image of them was shared without consent."],
+    },
+    AreaSample {
+        area: "terrorism.propaganda",
+        weight: 3,
+        kinds: &[SubjectKind::Video, SubjectKind::Account],
+        texts: &["Account shares recruitment material of a designated organisation."],
+    },
+    AreaSample {
+        area: "ip.trademark",
+        weight: 3,
+        kinds: &[SubjectKind::Page, SubjectKind::Ad],
+        texts: &["Page sells goods under a sportswear brand's logo without authorisation."],
+    },
+    AreaSample {
+        area: "law.de.netzdg",
+        weight: 3,
+        kinds: &[SubjectKind::Post, SubjectKind::Comment],
+        texts: &["Post reported under German criminal law as incitement to hatred."],
+    },
+    AreaSample {
+        area: "child_safety.exploitation",
+        weight: 2,
+        kinds: &[SubjectKind::Account, SubjectKind::Message],
+        texts: &["Adult account sends sexualised messages to an account that states it is 13."],
+    },
+    AreaSample {
+        area: "legal.court_order",
+        weight: 1,
+        kinds: &[SubjectKind::Post, SubjectKind::Url],
+        texts: &["Court order requires removal of a defamatory post in one country."],
+    },
+];
+
+const PLACES: &[(&str, &str)] = &[
+    ("DE", "de"),
+    ("FR", "fr"),
+    ("US", "en"),
+    ("GB", "en"),
+    ("BR", "pt"),
+    ("IN", "hi"),
+    ("ES", "es"),
+    ("AT", "de"),
+    ("PL", "pl"),
+    ("NG", "en"),
+    ("IT", "it"),
+    ("MX", "es"),
+];
+
+fn pick_source(rng: &mut StdRng, area: &str) -> Source {
+    if area.starts_with("ip.") && rng.random_range(0..3) > 0 {
+        return Source::RightsHolder;
+    }
+    if area.starts_with("ads.") && rng.random_range(0..2) == 0 {
+        return Source::Advertiser;
+    }
+    if area == "legal.court_order" {
+        return Source::Government;
+    }
+    match rng.random_range(0..100) {
+        0..=54 => Source::User,
+        55..=64 => Source::TrustedFlagger,
+        65..=69 => Source::Automated,
+        70..=74 => Source::Partner,
+        75..=78 => Source::Regulator,
+        79..=81 => Source::LawEnforcement,
+        82..=84 => Source::Government,
+        85..=88 => Source::Press,
+        89..=93 => Source::Internal,
+        _ => Source::Advertiser,
+    }
+}
+
+pub struct Seeded {
+    pub users: Vec<Actor>,
+    pub reports: usize,
+}
+
+/// Creates the demo users and `cases` reports' worth of history ending at `now`.
+pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<Seeded> {
+    let clock = ManualClock::new(now - Duration::days(7));
+    let desk = desk.clone().with_clock(Arc::new(clock.clone()));
+    let mut actors = Vec::new();
+    for (name, role, teams) in DEMO_USERS {
+        let password = (*role != Role::Integration).then(|| DEMO_PASSWORD.to_string());
+        let display = name.split('.').next().unwrap_or(name);
+        let mut display = display.to_string();
+        display[..1].make_ascii_uppercase();
+        let user = create_user(
+            &desk,
+            Who::SYSTEM,
+            UserInput {
+                username: name.to_string(),
+                display_name: Some(display),
+                role: *role,
+                teams: teams.iter().map(|t| t.to_string()).collect(),
+                password,
+            },
+        )
+        .await?;
+        actors.push(user.actor());
+    }
+    let by_name = |n: &str| {
+        actors
+            .iter()
+            .find(|a| a.username == n)
+            .cloned()
+            .expect("demo user exists")
+    };
+    let platform = by_name("platform");
+    let leads = [by_name("lena.lead"), by_name("omar.lead")];
+    let specialists = [
+        by_name("ana.specialist"),
+        by_name("kofi.specialist"),
+        by_name("mia.specialist"),
+    ];
+    let cs_specialist = by_name("sam.specialist");
+    let legal = by_name("lee.legal");
+    let policy = by_name("pat.policy");
+
+    let mut rng = StdRng::seed_from_u64(2026);
+    let total_weight: u32 = AREAS.iter().map(|a| a.weight).sum();
+    let span = Duration::days(7).num_seconds();
+    let start = now - Duration::days(7);
+    let subjects = (reports as u64 * 4 / 5).max(1);
+    let mut case_ids = Vec::new();
+    for i in 0..reports {
+        let at = start
+            + Duration::seconds(span * i as i64 / reports.max(1) as i64 + rng.random_range(0..60));
+        clock.set(at);
+        let mut w = rng.random_range(0..total_weight);
+        let sample = AREAS
+            .iter()
+            .find(|a| {
+                if w < a.weight {
+                    true
+                } else {
+                    w -= a.weight;
+                    false
+                }
+            })
+            .unwrap_or(&AREAS[0]);
+        let subject_no = rng.random_range(0..subjects);
+        // Subjects keep their kind and place, so repeat reports join the same case.
+        let mut srng = StdRng::seed_from_u64(subject_no);
+        let kind = sample.kinds[srng.random_range(0..sample.kinds.len())];
+        let (country, language) = PLACES[srng.random_range(0..PLACES.len())];
+        let source = pick_source(&mut rng, sample.area);
+        let reach = 10u64.pow(srng.random_range(1..8)) * srng.random_range(1..10);
+        let mut flags = Vec::new();
+        if sample.area == "violence.credible_threat" || sample.area == "self_harm.suicide" {
+            if rng.random_range(0..3) == 0 {
+                flags.push(RiskFlag::ImminentHarm);
+            }
+        }
+        if sample.area.starts_with("child_safety") {
+            flags.push(RiskFlag::MinorSafety);
+        }
+        if sample.area.starts_with("elections") {
+            flags.push(RiskFlag::Election);
+        }
+        if reach > 5_000_000 && rng.random_range(0..4) == 0 {
+            flags.push(RiskFlag::HighProfile);
+        }
+        let report = NewReport {
+            subject: Subject {
+                kind,
+                external_id: format!("{}-{subject_no:06}", kind.as_str()),
+                snapshot: Snapshot {
+                    text: Some(sample.texts[srng.random_range(0..sample.texts.len())].to_string()),
+                    media_urls: if matches!(kind, SubjectKind::Photo | SubjectKind::Video) {
+                        vec![format!("https://media.example.net/{subject_no}.jpg")]
+                    } else {
+                        vec![]
+                    },
+                    author_id: Some(format!(
+                        "acct-{:05}",
+                        srng.random_range(0..subjects / 3 + 1)
+                    )),
+                    author_name: None,
+                    country: Some(country.to_string()),
+                    language: Some(language.to_string()),
+                    reach: Some(reach),
+                },
+            },
+            source,
+            reporter: Reporter {
+                id: format!("{}-{}", source.as_str(), rng.random_range(0..5000)),
+                name: None,
+                email: None,
+            },
+            reason: sample.area.to_string(),
+            text: Some(format!(
+                "Reported via the {} channel.",
+                source.as_str().replace('_', " ")
+            )),
+            jurisdiction: matches!(
+                source,
+                Source::Regulator | Source::Government | Source::LawEnforcement
+            )
+            .then(|| country.to_string()),
+            requested_deadline: matches!(source, Source::Regulator | Source::LawEnforcement)
+                .then(|| at + Duration::hours(rng.random_range(2..72))),
+            risk_flags: flags,
+            idempotency_key: format!("demo-{i}"),
+        };
+        let receipt = intake::submit(&desk, &platform, report).await?;
+        if receipt.outcome == intake::IntakeOutcome::Opened {
+            case_ids.push((receipt.case_id, at));
+        }
+    }
+
+    // Work the history: most older cases are decided, some wait on partners, newer ones wait in queues.
+    for (n, (case_id, opened_at)) in case_ids.iter().enumerate() {
+        let age = now - *opened_at;
+        let roll = rng.random_range(0..100);
+        let Some(case) = store::cases::get_case(&desk.db, *case_id).await? else {
+            continue;
+        };
+        if !case.status.is_queued() {
+            continue;
+        }
+        let worker = if case.restricted_team.as_deref() == Some("child_safety") {
+            cs_specialist.clone()
+        } else if case.restricted_team.as_deref() == Some("legal") {
+            specialists[2].clone()
+        } else {
+            specialists[n % specialists.len()].clone()
+        };
+        let lead = &leads[0];
+        let decide_chance = if age > Duration::hours(36) {
+            85
+        } else if age > Duration::hours(8) {
+            45
+        } else {
+            0
+        };
+        let pickup = *opened_at + Duration::minutes(rng.random_range(5..600));
+        if pickup >= now {
+            continue;
+        }
+        if roll < decide_chance {
+            clock.set(pickup);
+            review::assign(&desk, lead, *case_id, worker.user_id, Some("demo rota")).await?;
+            let decided = (pickup + Duration::minutes(rng.random_range(5..240)))
+                .min(now - Duration::minutes(1));
+            clock.set(decided);
+            let violating = rng.random_range(0..100) < 62;
+            let input = DecisionInput {
+                verdict: if violating {
+                    Verdict::Violating
+                } else {
+                    Verdict::NotViolating
+                },
+                policy_area: case.policy_area.clone(),
+                rationale: if violating {
+                    format!(
+                        "The content meets the definition in {} and no exception applies.",
+                        case.policy_area
+                    )
+                } else {
+                    "Reviewed in context; the content does not break the cited policy.".to_string()
+                },
+                actions: if violating {
+                    vec![Action::Remove, Action::Strike]
+                } else {
+                    vec![Action::NoAction]
+                },
+            };
+            review::decide(&desk, &worker, *case_id, &input).await?;
+        } else if roll < decide_chance + 6 && !case.restricted_team.is_some() {
+            clock.set(pickup);
+            review::assign(&desk, lead, *case_id, worker.user_id, Some("demo rota")).await?;
+            let team = if n % 2 == 0 { "legal" } else { "public_policy" };
+            let (cid, _) = review::request_consultation(
+                &desk,
+                &worker,
+                *case_id,
+                team,
+                "Is this lawful speech in the reporter's country, given recent case law?",
+                pickup + Duration::hours(24),
+            )
+            .await?;
+            if n % 3 == 0 && pickup + Duration::hours(3) < now {
+                clock.set(pickup + Duration::hours(3));
+                let partner = if team == "legal" { &legal } else { &policy };
+                review::answer_consultation(
+                    &desk,
+                    partner,
+                    cid,
+                    "Likely unlawful under local law; removal in that country is justified.",
+                )
+                .await?;
+            }
+        } else if roll < decide_chance + 9 && !case.restricted_team.is_some() {
+            clock.set(pickup);
+            review::assign(&desk, lead, *case_id, worker.user_id, Some("demo rota")).await?;
+            review::request_info(
+                &desk,
+                &worker,
+                *case_id,
+                "Please send the URL of the exact post and the date it was published.",
+            )
+            .await?;
+        }
+    }
+    clock.set(now);
+    while review::sweep_breaches(&desk).await? > 0 {}
+    Ok(Seeded {
+        users: actors,
+        reports,
+    })
+}

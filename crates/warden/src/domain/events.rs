@@ -1,0 +1,155 @@
+//! Everything that can happen to a case. Events are immutable; the case's state is their fold.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use utoipa::ToSchema;
+
+use super::priority::{Factor, Priority, TriageInput};
+use super::report::Source;
+use super::sla::SlaTarget;
+use super::subject::{Snapshot, SubjectKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Violating,
+    NotViolating,
+    NeedsInfo,
+    Refer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Deadline {
+    FirstResponse,
+    Resolution,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CaseEvent {
+    Opened {
+        subject_kind: SubjectKind,
+        external_id: String,
+        snapshot: Snapshot,
+        region: Option<String>,
+        language: Option<String>,
+    },
+    ReportReceived {
+        report_id: i64,
+        source: Source,
+        reporter_id: String,
+        policy_area: String,
+        /// The facts this report adds to triage (a repeat reporter adds no reporter).
+        triage: TriageInput,
+        snapshot: Snapshot,
+    },
+    Triaged {
+        priority: Priority,
+        score: i64,
+        factors: Vec<Factor>,
+        queue: String,
+        sla: SlaTarget,
+        restricted_team: Option<String>,
+    },
+    Claimed {
+        assignee: i64,
+        lease_expires_at: DateTime<Utc>,
+    },
+    Assigned {
+        assignee: i64,
+        lease_expires_at: DateTime<Utc>,
+    },
+    LeaseRenewed {
+        lease_expires_at: DateTime<Utc>,
+    },
+    LeaseLapsed {
+        previous_assignee: i64,
+    },
+    Released,
+    NoteAdded {
+        note_id: i64,
+        body: String,
+    },
+    TagsChanged {
+        added: BTreeSet<String>,
+        removed: BTreeSet<String>,
+    },
+    ConsultationRequested {
+        consultation_id: i64,
+        team: String,
+        question: String,
+        due_at: DateTime<Utc>,
+    },
+    ConsultationAnswered {
+        consultation_id: i64,
+        answer: String,
+    },
+    InfoRequested {
+        question: String,
+    },
+    InfoReceived {
+        details: String,
+    },
+    Decided {
+        decision_id: i64,
+        verdict: Verdict,
+        policy_area: String,
+        rationale: String,
+        actions: Vec<String>,
+    },
+    Closed,
+    Reopened,
+    Restricted {
+        team: String,
+    },
+    Unrestricted,
+    SlaBreached {
+        deadline: Deadline,
+    },
+    /// A read of a restricted case; changes nothing, but is on the record.
+    Viewed,
+}
+
+impl CaseEvent {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Opened { .. } => "opened",
+            Self::ReportReceived { .. } => "report_received",
+            Self::Triaged { .. } => "triaged",
+            Self::Claimed { .. } => "claimed",
+            Self::Assigned { .. } => "assigned",
+            Self::LeaseRenewed { .. } => "lease_renewed",
+            Self::LeaseLapsed { .. } => "lease_lapsed",
+            Self::Released => "released",
+            Self::NoteAdded { .. } => "note_added",
+            Self::TagsChanged { .. } => "tags_changed",
+            Self::ConsultationRequested { .. } => "consultation_requested",
+            Self::ConsultationAnswered { .. } => "consultation_answered",
+            Self::InfoRequested { .. } => "info_requested",
+            Self::InfoReceived { .. } => "info_received",
+            Self::Decided { .. } => "decided",
+            Self::Closed => "closed",
+            Self::Reopened => "reopened",
+            Self::Restricted { .. } => "restricted",
+            Self::Unrestricted => "unrestricted",
+            Self::SlaBreached { .. } => "sla_breached",
+            Self::Viewed => "viewed",
+        }
+    }
+}
+
+/// An event as recorded: who did it, when, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RecordedEvent {
+    pub id: i64,
+    pub case_id: i64,
+    pub at: DateTime<Utc>,
+    /// The user who caused it; `None` for the system (SLA sweeps, lease expiry).
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub event: CaseEvent,
+}

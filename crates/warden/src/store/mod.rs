@@ -1,0 +1,195 @@
+//! Storage on SQLite (embedded, the default) or PostgreSQL, through one set of portable SQL.
+//!
+//! Values are kept to types both engines share: BIGINT (ids, times in epoch milliseconds, flags),
+//! TEXT (names, JSON). Each change appends events and rewrites the projections it touches in the
+//! same transaction.
+
+pub mod cases;
+pub mod users;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: a writer pool and a reader pool. On SQLite the writer is one connection, so
+/// writes queue in the process instead of failing with SQLITE_BUSY; on PostgreSQL both are one pool.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub engine: Engine,
+    write: AnyPool,
+    read: AnyPool,
+}
+
+pub type Tx = Transaction<'static, Any>;
+
+/// A bound value for queries assembled at run time.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Turns a `--database-url` or a bare file path into a URL sqlx understands.
+pub fn normalize_url(url: &str) -> String {
+    if url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+        || url.starts_with("sqlite:")
+    {
+        url.to_string()
+    } else {
+        format!("sqlite://{url}")
+    }
+}
+
+impl Db {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let url = normalize_url(url);
+        if url.starts_with("sqlite:") {
+            let url = if url.contains('?') {
+                url
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            let options = AnyConnectOptions::from_str(&url)
+                .map_err(|e| Error::field("database_url", e.to_string()))?;
+            let pool = |n: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(n)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the one writer; NORMAL sync is durable
+                            // against process crashes, which is what an acknowledgement promises.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options.clone())
+            };
+            let write = pool(1).await?;
+            let read = pool(max_connections.max(2)).await?;
+            Ok(Self {
+                engine: Engine::Sqlite,
+                write,
+                read,
+            })
+        } else {
+            let pool = AnyPoolOptions::new()
+                .max_connections(max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(&url)
+                .await?;
+            Ok(Self {
+                engine: Engine::Postgres,
+                write: pool.clone(),
+                read: pool,
+            })
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.engine {
+            Engine::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Engine::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator
+            .run(&self.write)
+            .await
+            .map_err(|e| Error::Internal(format!("migration failed: {e}")))
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.write.begin().await?)
+    }
+
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// Row lock for read-modify-write on PostgreSQL; SQLite's single writer already serialises.
+    pub fn for_update(&self) -> &'static str {
+        match self.engine {
+            Engine::Postgres => " FOR UPDATE",
+            Engine::Sqlite => "",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// Whether a failed transaction lost a race and can simply run again.
+pub fn is_retryable(e: &Error) -> bool {
+    let Error::Database(sqlx::Error::Database(db)) = e else {
+        return false;
+    };
+    if db.is_unique_violation() {
+        return true;
+    }
+    // PostgreSQL serialization failure and deadlock; SQLite busy.
+    matches!(
+        db.code().as_deref(),
+        Some("40001") | Some("40P01") | Some("5") | Some("517")
+    )
+}
+
+/// A pause before retrying a transaction that lost a race; grows with each attempt, with jitter.
+pub async fn backoff(attempt: u32) {
+    let jitter = u64::from(rand::random::<u8>() % 8);
+    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 3 + jitter)).await;
+}
+
+/// Runs a transaction body again when it lost a race (see [`is_retryable`]), up to eight times.
+/// A macro rather than a function taking a closure, so the future stays `Send` for the server.
+#[macro_export]
+macro_rules! retrying {
+    ($body:expr) => {{
+        let mut attempt = 0u32;
+        loop {
+            let result: $crate::error::Result<_> = async { $body }.await;
+            match result {
+                Err(e) if $crate::store::is_retryable(&e) && attempt < 8 => {
+                    attempt += 1;
+                    $crate::store::backoff(attempt).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+/// Binds run-time arguments in order.
+pub fn query_with_args(
+    sql: String,
+    args: &[Arg],
+) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for a in args {
+        q = match a {
+            Arg::Int(i) => q.bind(*i),
+            Arg::Text(s) => q.bind(s.clone()),
+        };
+    }
+    q
+}
