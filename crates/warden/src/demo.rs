@@ -376,8 +376,8 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
         if roll < decide_chance {
             clock.set(pickup);
             review::assign(&desk, lead, *case_id, worker.user_id, Some("demo rota")).await?;
-            let decided = (pickup + Duration::minutes(rng.random_range(5..240)))
-                .min(now - Duration::minutes(1));
+            // Decided within the claim's lease, as a specialist working the case would.
+            let decided = (pickup + Duration::minutes(rng.random_range(3..25))).min(now);
             clock.set(decided);
             let violating = rng.random_range(0..100) < 62;
             let input = DecisionInput {

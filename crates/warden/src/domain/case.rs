@@ -570,10 +570,14 @@ mod tests {
         c
     }
 
-    fn run(c: &mut Case, events: Vec<CaseEvent>, at: DateTime<Utc>) {
-        for e in &events {
-            c.apply(e, at);
-        }
+    /// Applies what a command returned; a macro so the command can borrow the case first.
+    macro_rules! run {
+        ($c:ident, $events:expr, $at:expr $(,)?) => {{
+            let events: Vec<CaseEvent> = $events;
+            for e in &events {
+                $c.apply(e, $at);
+            }
+        }};
     }
 
     #[test]
@@ -581,11 +585,14 @@ mod tests {
         let mut c = triaged_case();
         assert_eq!(c.status, CaseStatus::Triaged);
         assert_eq!(c.version, 3);
-        run(&mut c, c.claim(1, t(5), LEASE).unwrap(), t(5));
+        {
+            let e = c.claim(1, t(5), LEASE).unwrap();
+            run!(c, e, t(5));
+        }
         assert_eq!((c.status, c.assignee), (CaseStatus::InReview, Some(1)));
         assert_eq!(c.sla.first_responded_at, Some(t(5)));
-        run(
-            &mut c,
+        run!(
+            c,
             c.decide(
                 9,
                 Verdict::Violating,
@@ -626,7 +633,10 @@ mod tests {
     #[test]
     fn a_held_case_cannot_be_claimed_until_its_lease_lapses() {
         let mut c = triaged_case();
-        run(&mut c, c.claim(1, t(0), LEASE).unwrap(), t(0));
+        {
+            let e = c.claim(1, t(0), LEASE).unwrap();
+            run!(c, e, t(0));
+        }
         assert!(c.claim(2, t(10), LEASE).is_err());
         assert!(c.is_held_by(1, t(10)));
         let events = c.claim(2, t(31), LEASE).unwrap();
@@ -636,7 +646,7 @@ mod tests {
                 previous_assignee: 1
             }
         );
-        run(&mut c, events, t(31));
+        run!(c, events, t(31));
         assert_eq!(c.assignee, Some(2));
         assert!(!c.is_held_by(1, t(31)));
     }
@@ -644,15 +654,18 @@ mod tests {
     #[test]
     fn consultations_pause_the_clock_until_the_last_answer() {
         let mut c = triaged_case();
-        run(&mut c, c.claim(1, t(0), LEASE).unwrap(), t(0));
-        run(
-            &mut c,
+        {
+            let e = c.claim(1, t(0), LEASE).unwrap();
+            run!(c, e, t(0));
+        }
+        run!(
+            c,
             c.request_consultation(1, "legal".into(), "q".into(), t(600))
                 .unwrap(),
             t(10),
         );
-        run(
-            &mut c,
+        run!(
+            c,
             c.request_consultation(2, "policy".into(), "q".into(), t(600))
                 .unwrap(),
             t(10),
@@ -689,11 +702,20 @@ mod tests {
     #[test]
     fn more_information_pauses_and_resumes() {
         let mut c = triaged_case();
-        run(&mut c, c.claim(1, t(0), LEASE).unwrap(), t(0));
-        run(&mut c, c.request_info("which post?".into()).unwrap(), t(10));
+        {
+            let e = c.claim(1, t(0), LEASE).unwrap();
+            run!(c, e, t(0));
+        }
+        {
+            let e = c.request_info("which post?".into()).unwrap();
+            run!(c, e, t(10));
+        }
         assert_eq!(c.status, CaseStatus::WaitingInfo);
         assert!(c.sla.view(t(500)).paused);
-        run(&mut c, c.receive_info("this one".into()).unwrap(), t(70));
+        {
+            let e = c.receive_info("this one".into()).unwrap();
+            run!(c, e, t(70));
+        }
         assert_eq!(c.status, CaseStatus::InReview);
         assert_eq!(c.sla.paused_ms, 60 * 60_000);
     }
@@ -708,12 +730,15 @@ mod tests {
                 deadline: Deadline::FirstResponse
             }]
         );
-        run(&mut c, events, t(61));
+        run!(c, events, t(61));
         assert!(c.breaches(t(62)).is_empty());
         assert_eq!(c.breaches(t(241)).len(), 1);
-        run(&mut c, c.claim(1, t(241), LEASE).unwrap(), t(241));
-        run(
-            &mut c,
+        {
+            let e = c.claim(1, t(241), LEASE).unwrap();
+            run!(c, e, t(241));
+        }
+        run!(
+            c,
             c.decide(
                 1,
                 Verdict::NotViolating,
@@ -728,7 +753,10 @@ mod tests {
             c.breaches(t(1000)).is_empty(),
             "a closed case breaches nothing"
         );
-        run(&mut c, c.reopen().unwrap(), t(1000));
+        {
+            let e = c.reopen().unwrap();
+            run!(c, e, t(1000));
+        }
         assert_eq!(c.status, CaseStatus::Reopened);
         assert!(!c.first_response_breached);
         assert_eq!(c.sla.first_response_due(t(1000)), t(1060));
@@ -738,7 +766,10 @@ mod tests {
     #[test]
     fn the_lease_is_renewed_only_when_half_gone() {
         let mut c = triaged_case();
-        run(&mut c, c.claim(1, t(0), LEASE).unwrap(), t(0));
+        {
+            let e = c.claim(1, t(0), LEASE).unwrap();
+            run!(c, e, t(0));
+        }
         assert_eq!(c.renew_lease(1, t(10), LEASE), None);
         assert_eq!(c.renew_lease(2, t(20), LEASE), None);
         assert_eq!(
