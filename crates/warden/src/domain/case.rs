@@ -285,21 +285,25 @@ impl Case {
                 self.status = CaseStatus::WaitingConsultation;
                 self.sla.pause(at);
             }
-            CaseEvent::ConsultationAnswered { .. } => {
+            CaseEvent::ConsultationAnswered {
+                lease_expires_at, ..
+            } => {
                 self.open_consultations = (self.open_consultations - 1).max(0);
                 if self.open_consultations == 0 && self.status == CaseStatus::WaitingConsultation {
-                    self.resume(at);
+                    self.resume(at, *lease_expires_at);
                 }
             }
             CaseEvent::InfoRequested { .. } => {
                 self.status = CaseStatus::WaitingInfo;
                 self.sla.pause(at);
             }
-            CaseEvent::InfoReceived { .. } => {
+            CaseEvent::InfoReceived {
+                lease_expires_at, ..
+            } => {
                 if self.open_consultations > 0 {
                     self.status = CaseStatus::WaitingConsultation;
                 } else {
-                    self.resume(at);
+                    self.resume(at, *lease_expires_at);
                 }
             }
             CaseEvent::Decided { verdict, .. } => {
@@ -331,13 +335,12 @@ impl Case {
         }
     }
 
-    fn resume(&mut self, at: DateTime<Utc>) {
+    fn resume(&mut self, at: DateTime<Utc>, lease: Option<DateTime<Utc>>) {
         self.status = CaseStatus::InReview;
         self.sla.resume(at);
         // Whoever waited gets a fresh lease, so the answer does not land in someone else's hands.
         if self.assignee.is_some() {
-            let lease = self.lease_expires_at.map(|l| l.max(at)).unwrap_or(at);
-            self.lease_expires_at = Some(lease);
+            self.lease_expires_at = lease.or(self.lease_expires_at);
         }
     }
 
@@ -442,9 +445,16 @@ impl Case {
         }
     }
 
-    pub fn receive_info(&self, details: String) -> Result<Vec<CaseEvent>, Error> {
+    pub fn receive_info(
+        &self,
+        details: String,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, Error> {
         match self.status {
-            CaseStatus::WaitingInfo => Ok(vec![CaseEvent::InfoReceived { details }]),
+            CaseStatus::WaitingInfo => Ok(vec![CaseEvent::InfoReceived {
+                details,
+                lease_expires_at: Some(lease_until),
+            }]),
             from => Err(illegal("record information received on", from)),
         }
     }
@@ -625,7 +635,7 @@ mod tests {
         ));
         assert!(matches!(c.reopen(), Err(Error::IllegalTransition { .. })));
         assert!(matches!(
-            c.receive_info("x".into()),
+            c.receive_info("x".into(), t(0)),
             Err(Error::IllegalTransition { .. })
         ));
     }
@@ -683,6 +693,7 @@ mod tests {
             &CaseEvent::ConsultationAnswered {
                 consultation_id: 1,
                 answer: "a".into(),
+                lease_expires_at: None,
             },
             t(70),
         );
@@ -691,6 +702,7 @@ mod tests {
             &CaseEvent::ConsultationAnswered {
                 consultation_id: 2,
                 answer: "b".into(),
+                lease_expires_at: None,
             },
             t(130),
         );
@@ -713,7 +725,7 @@ mod tests {
         assert_eq!(c.status, CaseStatus::WaitingInfo);
         assert!(c.sla.view(t(500)).paused);
         {
-            let e = c.receive_info("this one".into()).unwrap();
+            let e = c.receive_info("this one".into(), t(100)).unwrap();
             run!(c, e, t(70));
         }
         assert_eq!(c.status, CaseStatus::InReview);

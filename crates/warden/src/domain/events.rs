@@ -85,12 +85,17 @@ pub enum CaseEvent {
     ConsultationAnswered {
         consultation_id: i64,
         answer: String,
+        /// A fresh lease for the holder if this answer resumes the case.
+        #[serde(default)]
+        lease_expires_at: Option<DateTime<Utc>>,
     },
     InfoRequested {
         question: String,
     },
     InfoReceived {
         details: String,
+        #[serde(default)]
+        lease_expires_at: Option<DateTime<Utc>>,
     },
     Decided {
         decision_id: i64,

@@ -100,10 +100,10 @@ pub async fn release(
     actor.require(Permission::WorkCases)?;
     let now = desk.now();
     let (tx, case) = lock_visible(desk, actor, case_id).await?;
+    let events = case.release()?;
     if case.assignee != Some(actor.user_id) {
         actor.require(Permission::ManageCases)?;
     }
-    let events = case.release()?;
     finish(desk, tx, case, actor, events, reason, now).await
 }
 
@@ -114,6 +114,7 @@ pub async fn add_note(desk: &Desk, actor: &Actor, case_id: i64, body: &str) -> R
     c.finish()?;
     let now = desk.now();
     let (mut tx, case) = lock_visible(desk, actor, case_id).await?;
+    actor.check_may_work(&case, now)?;
     let note_id = cases::insert_note(&mut tx, case_id, actor.user_id, body, now).await?;
     finish(
         desk,
@@ -152,6 +153,7 @@ pub async fn change_tags(
     c.finish()?;
     let now = desk.now();
     let (tx, case) = lock_visible(desk, actor, case_id).await?;
+    actor.check_may_work(&case, now)?;
     let added: BTreeSet<String> = add
         .iter()
         .filter(|t| !case.tags.contains(*t))
@@ -236,6 +238,7 @@ pub async fn answer_consultation(
     let event = CaseEvent::ConsultationAnswered {
         consultation_id,
         answer: answer.to_string(),
+        lease_expires_at: Some(now + desk.config.lease()),
     };
     cases::record(&mut tx, &mut case, vec![event], Who::user(actor), None, now).await?;
     let answered = cases::get_consultation(&mut tx, consultation_id)
@@ -268,7 +271,7 @@ pub async fn receive_info(desk: &Desk, actor: &Actor, case_id: i64, details: &st
     let now = desk.now();
     let (tx, case) = lock_visible(desk, actor, case_id).await?;
     actor.check_may_work(&case, now)?;
-    let events = case.receive_info(details.to_string())?;
+    let events = case.receive_info(details.to_string(), now + desk.config.lease())?;
     finish(desk, tx, case, actor, events, None, now).await
 }
 

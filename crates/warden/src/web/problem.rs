@@ -157,10 +157,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             }
             _ => {
                 let message = strip_position(&inner.to_string());
-                // serde reports a missing or unknown field on the parent; name the field itself.
-                let named = ["missing field `", "unknown field `"]
-                    .iter()
-                    .find_map(|p| message.strip_prefix(p))
+                // serde reports a missing field on its parent; name the field itself.
+                let named = message
+                    .strip_prefix("missing field `")
                     .and_then(|rest| rest.split('`').next())
                     .map(str::to_string);
                 match named {

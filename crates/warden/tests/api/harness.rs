@@ -1,0 +1,231 @@
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::{Client, Method, Response, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+use warden::access::Role;
+use warden::access::identity::{UserInput, create_token, create_user};
+use warden::clock::ManualClock;
+use warden::config::Config;
+use warden::desk::Desk;
+use warden::store::Db;
+use warden::store::cases::Who;
+
+pub struct TestDesk {
+    pub base: String,
+    pub client: Client,
+    pub desk: Desk,
+    pub clock: ManualClock,
+    pub tokens: HashMap<&'static str, String>,
+    pub user_ids: HashMap<&'static str, i64>,
+    _shutdown: oneshot::Sender<()>,
+    _dir: Option<TempDir>,
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 4, 9, 0, 0).unwrap()
+}
+
+/// The people every test can act as: (name, role, teams).
+pub const PEOPLE: &[(&str, Role, &[&str])] = &[
+    ("admin", Role::Admin, &[]),
+    ("lead", Role::Lead, &[]),
+    ("spec", Role::Specialist, &[]),
+    ("spec2", Role::Specialist, &[]),
+    ("cs_spec", Role::Specialist, &["child_safety"]),
+    ("qa", Role::Qa, &[]),
+    ("analyst", Role::Analyst, &[]),
+    ("legal", Role::Partner, &["legal"]),
+    ("policy", Role::Partner, &["public_policy"]),
+    ("platform", Role::Integration, &[]),
+];
+
+async fn database() -> (Db, Option<TempDir>) {
+    match std::env::var("WARDEN_TEST_POSTGRES_URL") {
+        Ok(admin_url) => {
+            let name = format!("warden_test_{}", hex::encode(rand::random::<[u8; 6]>()));
+            sqlx::any::install_default_drivers();
+            let admin = sqlx::AnyPool::connect(&admin_url)
+                .await
+                .expect("PostgreSQL is reachable");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&admin)
+                .await
+                .expect("create test database");
+            admin.close().await;
+            let (prefix, _) = admin_url.rsplit_once('/').expect("URL has a database");
+            (
+                Db::connect(&format!("{prefix}/{name}"), 40)
+                    .await
+                    .expect("connect"),
+                None,
+            )
+        }
+        Err(_) => {
+            let dir = std::env::temp_dir().join(format!(
+                "warden-test-{}",
+                hex::encode(rand::random::<[u8; 6]>())
+            ));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let db = Db::connect(dir.join("warden.db").to_str().expect("utf-8 path"), 8)
+                .await
+                .expect("connect");
+            (db, Some(TempDir(dir)))
+        }
+    }
+}
+
+pub async fn start() -> TestDesk {
+    let (db, dir) = database().await;
+    db.migrate().await.expect("migrate");
+    let clock = ManualClock::new(t0());
+    let desk = Desk::new(db, Config::default()).with_clock(Arc::new(clock.clone()));
+    let mut tokens = HashMap::new();
+    let mut user_ids = HashMap::new();
+    for (name, role, teams) in PEOPLE {
+        let password = (*role != Role::Integration).then(|| "correct horse battery".to_string());
+        let user = create_user(
+            &desk,
+            Who::SYSTEM,
+            UserInput {
+                username: name.to_string(),
+                display_name: None,
+                role: *role,
+                teams: teams.iter().map(|t| t.to_string()).collect(),
+                password,
+            },
+        )
+        .await
+        .expect("create user");
+        tokens.insert(
+            *name,
+            create_token(&desk, Who::SYSTEM, user.id, "test")
+                .await
+                .expect("token"),
+        );
+        user_ids.insert(*name, user.id);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = oneshot::channel();
+    let served = desk.clone();
+    tokio::spawn(async move {
+        let _ = warden::web::serve(served, listener, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    TestDesk {
+        base,
+        client: Client::new(),
+        desk,
+        clock,
+        tokens,
+        user_ids,
+        _shutdown: tx,
+        _dir: dir,
+    }
+}
+
+impl TestDesk {
+    pub async fn call(
+        &self,
+        who: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = self.tokens.get(who) {
+            req = req.bearer_auth(token);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        parse(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, who: &str, path: &str) -> (StatusCode, Value) {
+        self.call(who, Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, who: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(who, Method::POST, path, Some(body)).await
+    }
+
+    pub fn id(&self, who: &str) -> i64 {
+        self.user_ids[who]
+    }
+
+    /// Submits a report as the platform and returns the receipt.
+    pub async fn report(&self, r: Value) -> Value {
+        let (status, body) = self.post("platform", "/api/v1/reports", r).await;
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status}: {body}"
+        );
+        body
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Row;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(self.desk.db.reader())
+            .await
+            .expect("count");
+        row.try_get::<i64, _>(0).expect("count value")
+    }
+}
+
+pub async fn parse(res: Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+/// A valid report; tests change what they need.
+pub fn report(external_id: &str, reporter: &str, key: &str) -> Value {
+    json!({
+        "subject": {
+            "kind": "post",
+            "external_id": external_id,
+            "snapshot": {"text": "Guaranteed 300% returns, send coins to this wallet", "author_id": "acct-1",
+                         "country": "FR", "language": "fr", "reach": 1200}
+        },
+        "source": "user",
+        "reporter": {"id": reporter},
+        "reason": "scams.financial",
+        "text": "This is a scam",
+        "idempotency_key": key
+    })
+}
+
+/// The names of the fields a problem document complains about.
+pub fn fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["field"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}

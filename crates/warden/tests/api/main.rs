@@ -1,0 +1,10 @@
+//! HTTP-level tests against a real server on a free loopback port. The same suite runs on SQLite
+//! (default, a fresh file per test) and on PostgreSQL when WARDEN_TEST_POSTGRES_URL is set (a fresh
+//! database per test).
+
+mod harness;
+
+mod access;
+mod concurrency;
+mod intake;
+mod review;
