@@ -282,11 +282,10 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
         let source = pick_source(&mut rng, sample.area);
         let reach = 10u64.pow(srng.random_range(1..8)) * srng.random_range(1..10);
         let mut flags = Vec::new();
-        if sample.area == "violence.credible_threat" || sample.area == "self_harm.suicide" {
-            if rng.random_range(0..3) == 0 {
+        if (sample.area == "violence.credible_threat" || sample.area == "self_harm.suicide")
+            && rng.random_range(0..3) == 0 {
                 flags.push(RiskFlag::ImminentHarm);
             }
-        }
         if sample.area.starts_with("child_safety") {
             flags.push(RiskFlag::MinorSafety);
         }
@@ -402,7 +401,7 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
                 },
             };
             review::decide(&desk, &worker, *case_id, &input).await?;
-        } else if roll < decide_chance + 6 && !case.restricted_team.is_some() {
+        } else if roll < decide_chance + 6 && case.restricted_team.is_none() {
             clock.set(pickup);
             review::assign(&desk, lead, *case_id, worker.user_id, Some("demo rota")).await?;
             let team = if n % 2 == 0 { "legal" } else { "public_policy" };
@@ -426,7 +425,7 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
                 )
                 .await?;
             }
-        } else if roll < decide_chance + 9 && !case.restricted_team.is_some() {
+        } else if roll < decide_chance + 9 && case.restricted_team.is_none() {
             clock.set(pickup);
             review::assign(&desk, lead, *case_id, worker.user_id, Some("demo rota")).await?;
             review::request_info(

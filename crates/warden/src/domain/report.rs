@@ -114,11 +114,10 @@ impl NewReport {
         c.required_text("reporter.id", &self.reporter.id, 200);
         c.optional_text("reporter.name", self.reporter.name.as_deref(), 200);
         c.optional_text("reporter.email", self.reporter.email.as_deref(), 320);
-        if let Some(email) = &self.reporter.email {
-            if !email.contains('@') {
+        if let Some(email) = &self.reporter.email
+            && !email.contains('@') {
                 c.fail("reporter.email", "must be an e-mail address");
             }
-        }
         if self.reason.trim().is_empty() {
             c.fail("reason", "is required and must not be blank");
         } else if !known_area(&self.reason) {
