@@ -283,9 +283,10 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
         let reach = 10u64.pow(srng.random_range(1..8)) * srng.random_range(1..10);
         let mut flags = Vec::new();
         if (sample.area == "violence.credible_threat" || sample.area == "self_harm.suicide")
-            && rng.random_range(0..3) == 0 {
-                flags.push(RiskFlag::ImminentHarm);
-            }
+            && rng.random_range(0..3) == 0
+        {
+            flags.push(RiskFlag::ImminentHarm);
+        }
         if sample.area.starts_with("child_safety") {
             flags.push(RiskFlag::MinorSafety);
         }

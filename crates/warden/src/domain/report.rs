@@ -115,9 +115,10 @@ impl NewReport {
         c.optional_text("reporter.name", self.reporter.name.as_deref(), 200);
         c.optional_text("reporter.email", self.reporter.email.as_deref(), 320);
         if let Some(email) = &self.reporter.email
-            && !email.contains('@') {
-                c.fail("reporter.email", "must be an e-mail address");
-            }
+            && !email.contains('@')
+        {
+            c.fail("reporter.email", "must be an e-mail address");
+        }
         if self.reason.trim().is_empty() {
             c.fail("reason", "is required and must not be blank");
         } else if !known_area(&self.reason) {

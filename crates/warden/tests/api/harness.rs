@@ -86,11 +86,17 @@ async fn database() -> (Db, Option<TempDir>) {
     }
 }
 
-pub async fn start() -> TestDesk {
+/// A migrated desk on a fresh database, with no users and no server.
+pub async fn bare_desk() -> (Desk, Option<TempDir>) {
     let (db, dir) = database().await;
     db.migrate().await.expect("migrate");
+    (Desk::new(db, Config::default()), dir)
+}
+
+pub async fn start() -> TestDesk {
+    let (desk, dir) = bare_desk().await;
     let clock = ManualClock::new(t0());
-    let desk = Desk::new(db, Config::default()).with_clock(Arc::new(clock.clone()));
+    let desk = desk.with_clock(Arc::new(clock.clone()));
     let mut tokens = HashMap::new();
     let mut user_ids = HashMap::new();
     for (name, role, teams) in PEOPLE {

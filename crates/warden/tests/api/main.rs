@@ -6,5 +6,6 @@ mod harness;
 
 mod access;
 mod concurrency;
+mod demo;
 mod intake;
 mod review;

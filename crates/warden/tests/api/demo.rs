@@ -1,0 +1,65 @@
+use std::collections::HashMap;
+
+use crate::harness::bare_desk;
+use warden::domain::case::CaseStatus;
+use warden::store::cases::{CaseFilter, list_cases};
+
+#[tokio::test]
+async fn the_demo_desk_has_every_kind_of_case() {
+    let (desk, _dir) = bare_desk().await;
+    let now = chrono::Utc::now();
+    let seeded = warden::demo::seed(&desk, 600, now).await.expect("seed");
+    assert_eq!(seeded.reports, 600);
+    let everyone: Vec<String> = vec!["child_safety".into(), "legal".into()];
+    let all = list_cases(
+        &desk.db,
+        &CaseFilter {
+            limit: 10_000,
+            ..Default::default()
+        },
+        &everyone,
+    )
+    .await
+    .unwrap();
+    assert!(all.len() > 400, "{} cases", all.len());
+    let mut by_status: HashMap<CaseStatus, usize> = HashMap::new();
+    for c in &all {
+        *by_status.entry(c.status).or_default() += 1;
+    }
+    for s in [
+        CaseStatus::Triaged,
+        CaseStatus::Closed,
+        CaseStatus::WaitingConsultation,
+        CaseStatus::WaitingInfo,
+    ] {
+        assert!(
+            by_status.get(&s).copied().unwrap_or(0) > 0,
+            "no {s} case in {by_status:?}"
+        );
+    }
+    assert!(
+        all.iter().any(|c| c.restricted_team.is_some()),
+        "no restricted case"
+    );
+    assert!(
+        all.iter()
+            .any(|c| c.resolution_breached || c.first_response_breached),
+        "no breached case"
+    );
+    assert!(
+        all.iter().any(|c| c.report_count > 1),
+        "no case with several reports"
+    );
+    let priorities: std::collections::BTreeSet<_> = all.iter().map(|c| c.priority).collect();
+    assert_eq!(
+        priorities.len(),
+        5,
+        "every priority appears: {priorities:?}"
+    );
+    let sources: std::collections::BTreeSet<_> = all
+        .iter()
+        .filter_map(|c| c.triage.as_ref())
+        .map(|t| t.top_source.as_str())
+        .collect();
+    assert!(sources.len() >= 8, "{sources:?}");
+}
