@@ -56,7 +56,10 @@ CREATE TABLE cases (
 );
 CREATE UNIQUE INDEX cases_one_open_per_subject ON cases (subject_kind, external_id) WHERE status <> 'closed';
 CREATE INDEX cases_by_subject ON cases (subject_kind, external_id);
-CREATE INDEX cases_claim ON cases (queue, priority, resolution_due, id) WHERE status IN ('triaged', 'reopened', 'in_review');
+-- Claims look only at cases waiting in a queue, and separately at held cases whose lease lapsed,
+-- so the cases being worked never stand in the way of the next claim.
+CREATE INDEX cases_claim ON cases (queue, priority, resolution_due, id) WHERE status IN ('triaged', 'reopened');
+CREATE INDEX cases_leases ON cases (queue, lease_expires_at) WHERE status = 'in_review';
 CREATE INDEX cases_by_author ON cases (author_id);
 CREATE INDEX cases_by_assignee ON cases (assignee_id);
 CREATE INDEX cases_by_status ON cases (status, queue);
@@ -129,3 +132,6 @@ CREATE TABLE decisions (
     decided_at BIGINT NOT NULL
 );
 CREATE INDEX decisions_by_case ON decisions (case_id);
+
+-- Claims depend on good plans over a table that grows fast; keep its statistics fresh.
+ALTER TABLE cases SET (autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 1000);
