@@ -19,7 +19,7 @@ fn report(n: u64, worker: u64) -> Value {
         "subject": {"kind": "post", "external_id": subject,
                     "snapshot": {"text": "Send coins to this wallet for guaranteed returns", "country": "US",
                                  "language": "en", "reach": 1500 + n % 1000}},
-        "source": if n % 7 == 0 { "trusted_flagger" } else { "user" },
+        "source": if n.is_multiple_of(7) { "trusted_flagger" } else { "user" },
         "reporter": {"id": format!("r-{worker}-{n}")},
         "reason": "spam",
         "idempotency_key": format!("bench-{worker}-{n}-{}", std::process::id()),

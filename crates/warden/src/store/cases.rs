@@ -248,7 +248,13 @@ pub async fn save_case(conn: &mut AnyConnection, case: &Case, now: DateTime<Utc>
 /// Cases waiting in the queue and held cases whose lease lapsed are looked up separately (each
 /// through its own index) and the better of the two wins. On PostgreSQL rows locked by other
 /// claimers are skipped, so claimers never wait on each other.
-pub async fn lock_next_claimable(db: &Db, conn: &mut AnyConnection, queue: &str, teams: &[String], now: DateTime<Utc>) -> Result<Option<Case>> {
+pub async fn lock_next_claimable(
+    db: &Db,
+    conn: &mut AnyConnection,
+    queue: &str,
+    teams: &[String],
+    now: DateTime<Utc>,
+) -> Result<Option<Case>> {
     let lock = match db.engine {
         super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         super::Engine::Sqlite => "",
@@ -259,7 +265,10 @@ pub async fn lock_next_claimable(db: &Db, conn: &mut AnyConnection, queue: &str,
         let queue = p.text(queue);
         let visible = p.visible_to(teams);
         let which = if lapsed {
-            format!("status = 'in_review' AND lease_expires_at <= {}", p.int(to_millis(now)))
+            format!(
+                "status = 'in_review' AND lease_expires_at <= {}",
+                p.int(to_millis(now))
+            )
         } else {
             "status IN ('triaged', 'reopened')".to_string()
         };
@@ -268,14 +277,24 @@ pub async fn lock_next_claimable(db: &Db, conn: &mut AnyConnection, queue: &str,
             "SELECT id, priority, resolution_due FROM cases WHERE queue = {queue} AND {which} AND {visible} \
              ORDER BY priority, resolution_due, id LIMIT 1{lock}"
         );
-        let Some(row) = query_with_args(sql, &p.0).fetch_optional(&mut *conn).await? else { continue };
+        let Some(row) = query_with_args(sql, &p.0)
+            .fetch_optional(&mut *conn)
+            .await?
+        else {
+            continue;
+        };
         let candidate: (i64, i64, i64) = (row.try_get(1)?, row.try_get(2)?, row.try_get(0)?);
         if best.is_none_or(|b| candidate < b) {
             best = Some(candidate);
         }
     }
-    let Some((_, _, id)) = best else { return Ok(None) };
-    let row = sqlx::query("SELECT state FROM cases WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
+    let Some((_, _, id)) = best else {
+        return Ok(None);
+    };
+    let row = sqlx::query("SELECT state FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(Some(case_from_row(&row)?))
 }
 

@@ -7,7 +7,7 @@ use warden::store::cases::{CaseFilter, list_cases};
 #[tokio::test]
 async fn the_demo_desk_has_every_kind_of_case() {
     let (desk, _dir) = bare_desk().await;
-    let now = chrono::Utc::now();
+    let now = desk.now();
     let seeded = warden::demo::seed(&desk, 600, now).await.expect("seed");
     assert_eq!(seeded.reports, 600);
     let everyone: Vec<String> = vec!["child_safety".into(), "legal".into()];

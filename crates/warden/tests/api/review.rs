@@ -346,6 +346,18 @@ async fn leases_lapse_and_leads_assign_and_release() {
     );
 }
 
+/// One queue's summary as the lead sees it.
+async fn queue(d: &crate::harness::TestDesk, name: &str) -> Value {
+    let (_, queues) = d.get("lead", "/api/v1/queues").await;
+    queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == name)
+        .unwrap()
+        .clone()
+}
+
 #[tokio::test]
 async fn deadlines_breach_and_queues_show_it() {
     let d = start().await;
@@ -353,18 +365,12 @@ async fn deadlines_breach_and_queues_show_it() {
         d.report(report(&format!("p-{i}"), "u", &format!("k{i}")))
             .await;
     }
-    let (_, queues) = d.get("lead", "/api/v1/queues").await;
-    let fraud = queues
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "ads_fraud")
-        .unwrap()
-        .clone();
+    let fraud = queue(&d, "ads_fraud").await;
     assert_eq!(
         (fraud["open"].as_i64(), fraud["breached"].as_i64()),
         (Some(3), Some(0))
     );
+    let (_, queues) = d.get("lead", "/api/v1/queues").await;
     assert_eq!(
         queues.as_array().unwrap().len(),
         warden::config::Config::default().queues.len()
@@ -372,14 +378,7 @@ async fn deadlines_breach_and_queues_show_it() {
 
     // These are P3, with a 12-hour first-response target: at risk after 9 hours, breached after 12.
     d.clock.advance(Duration::minutes(9 * 60 + 30));
-    let (_, queues) = d.get("lead", "/api/v1/queues").await;
-    let fraud = queues
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "ads_fraud")
-        .unwrap()
-        .clone();
+    let fraud = queue(&d, "ads_fraud").await;
     assert_eq!(fraud["at_risk"], 3, "{fraud}");
     d.clock.advance(Duration::minutes(151));
     assert_eq!(warden::review::sweep_breaches(&d.desk).await.unwrap(), 3);
@@ -388,14 +387,7 @@ async fn deadlines_breach_and_queues_show_it() {
         0,
         "each breach is recorded once"
     );
-    let (_, queues) = d.get("lead", "/api/v1/queues").await;
-    let fraud = queues
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "ads_fraud")
-        .unwrap()
-        .clone();
+    let fraud = queue(&d, "ads_fraud").await;
     assert_eq!(
         (fraud["breached"].as_i64(), fraud["at_risk"].as_i64()),
         (Some(3), Some(0))
