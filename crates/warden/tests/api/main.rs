@@ -5,6 +5,7 @@
 mod harness;
 
 mod access;
+mod cli;
 mod concurrency;
 mod demo;
 mod intake;
