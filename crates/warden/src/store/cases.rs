@@ -2,7 +2,7 @@
 //! decisions).
 
 use chrono::{DateTime, Utc};
-use sqlx::{Any, AnyConnection, Row};
+use sqlx::{AnyConnection, Row};
 
 use super::{Arg, Db, query_with_args};
 use crate::clock::{from_millis, to_millis};
@@ -777,6 +777,3 @@ pub async fn cases_past_deadline(db: &Db, now: DateTime<Utc>, limit: i64) -> Res
     .await?;
     rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
 }
-
-pub type Conn = AnyConnection;
-pub type Database = Any;

@@ -68,10 +68,11 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            // WAL lets readers run beside the one writer; NORMAL sync is durable
-                            // against process crashes, which is what an acknowledgement promises.
+                            // WAL lets readers run beside the one writer. FULL sync makes every
+                            // commit durable before the reply, even across a power loss: an
+                            // acknowledged report is never lost.
                             conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                             )
                             .await?;

@@ -202,6 +202,3 @@ impl QueueSummary {
         }
     }
 }
-
-/// Keeps `RecordedEvent` in the schema for the timeline.
-pub type Timeline = Vec<RecordedEvent>;
