@@ -146,6 +146,25 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_does_not_parse_is_named_with_the_reason() {
+        let path = std::env::temp_dir().join(format!("warden-config-{}.toml", std::process::id()));
+        std::fs::write(&path, "lease_minutes = \"soon\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err();
+        let _ = std::fs::remove_file(&path);
+        match err {
+            Error::Invalid(errors) => {
+                assert_eq!(errors[0].field, "config");
+                assert!(
+                    errors[0].message.contains("lease_minutes"),
+                    "{}",
+                    errors[0].message
+                );
+            }
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn a_route_to_a_missing_queue_is_named() {
         let mut c = Config::default();
         c.routing[0].queue = "nowhere".into();
