@@ -28,7 +28,9 @@ impl Desk {
         self
     }
 
+    /// The time, to the millisecond: the precision both engines store, so a case rebuilt from its
+    /// event log is identical to the case as it was saved.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
+        crate::clock::from_millis(crate::clock::to_millis(self.clock.now()))
     }
 }

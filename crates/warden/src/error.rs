@@ -73,6 +73,14 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 Error::Unavailable
             }
+            // PostgreSQL connection exceptions (08…) and operator intervention, e.g. a shutdown (57…).
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57")) =>
+            {
+                Error::Unavailable
+            }
             other => Error::Database(other),
         }
     }

@@ -62,4 +62,19 @@ async fn the_demo_desk_has_every_kind_of_case() {
         .map(|t| t.top_source.as_str())
         .collect();
     assert!(sources.len() >= 8, "{sources:?}");
+
+    // The event log is the source of truth: every stored case is exactly the fold of its events.
+    for stored in &all {
+        let events = warden::store::cases::events_for_case(&desk.db, stored.id)
+            .await
+            .unwrap();
+        let rebuilt =
+            warden::domain::case::Case::replay(stored.id, events.iter().map(|e| (e.at, &e.event)));
+        assert_eq!(
+            rebuilt.as_ref(),
+            Some(stored),
+            "case {} differs from its event log",
+            stored.id
+        );
+    }
 }
