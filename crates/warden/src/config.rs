@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::domain::enforcement::{ApprovalRule, StrikePolicy};
 use crate::domain::priority::{Priority, Severity};
+use crate::domain::reply::TemplateBook;
 use crate::domain::sla::SlaTarget;
 use crate::error::{Error, FieldError};
 use crate::triage::RoutingRule;
@@ -44,6 +46,119 @@ pub struct Config {
     pub routing: Vec<RoutingRule>,
     /// Teams that answer consultations (Legal, Public Policy, …).
     pub consultation_teams: Vec<String>,
+    /// The two-person rule.
+    #[serde(default)]
+    pub approval: ApprovalRule,
+    #[serde(default)]
+    pub strikes: StrikePolicy,
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub appeals: AppealsConfig,
+    #[serde(default)]
+    pub statements: StatementsConfig,
+    /// A reply template file replacing the built-in templates.
+    #[serde(default)]
+    pub templates_file: Option<std::path::PathBuf>,
+    /// The reply templates in use (from `templates_file` or built in).
+    #[serde(skip, default = "builtin_templates")]
+    pub templates: TemplateBook,
+}
+
+/// Where and how enforcement actions and messages are delivered to the platform.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// The platform's webhook; without one, deliveries wait in the outbox.
+    pub endpoint: Option<String>,
+    /// The shared signing secret; `WARDEN_WEBHOOK_SECRET` in the environment overrides it.
+    pub secret: Option<String>,
+    /// Tries before a delivery is dead-lettered.
+    pub max_attempts: i64,
+    pub timeout_seconds: u64,
+    /// The first retry waits about this long; each later one twice as long, up to the maximum.
+    pub backoff_base_seconds: i64,
+    pub backoff_max_seconds: i64,
+    /// How often an idle worker looks for due deliveries.
+    pub poll_interval_ms: u64,
+    /// Deliveries a worker takes at a time.
+    pub batch_size: i64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            secret: None,
+            max_attempts: 8,
+            timeout_seconds: 10,
+            backoff_base_seconds: 10,
+            backoff_max_seconds: 3600,
+            poll_interval_ms: 1000,
+            batch_size: 16,
+        }
+    }
+}
+
+impl DeliveryConfig {
+    pub fn secret(&self) -> String {
+        std::env::var("WARDEN_WEBHOOK_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .or_else(|| self.secret.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppealsConfig {
+    /// Days after the decision was communicated during which it can be appealed (DSA Art. 20: at
+    /// least six months).
+    pub window_days: i64,
+    pub queue: String,
+    pub sla: SlaTarget,
+    /// The out-of-court dispute settlement body named in outcome messages.
+    pub out_of_court_body: String,
+}
+
+impl Default for AppealsConfig {
+    fn default() -> Self {
+        Self {
+            window_days: 183,
+            queue: "appeals".into(),
+            sla: SlaTarget {
+                first_response_minutes: 1440,
+                resolution_minutes: 7 * 1440,
+            },
+            out_of_court_body: "a certified out-of-court dispute settlement body (DSA Art. 21)"
+                .into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatementsConfig {
+    /// Prefix of the platform-unique ids of statements sent to the Transparency Database.
+    pub puid_prefix: String,
+}
+
+impl Default for StatementsConfig {
+    fn default() -> Self {
+        Self {
+            puid_prefix: "warden".into(),
+        }
+    }
+}
+
+/// The built-in reply templates.
+pub const DEFAULT_TEMPLATES: &str = include_str!("demo_templates.toml");
+
+fn builtin_templates() -> TemplateBook {
+    // Part of the binary and covered by a test; failing here is a build defect.
+    TemplateBook::from_toml(DEFAULT_TEMPLATES)
+        .unwrap_or_else(|e| panic!("built-in reply templates are invalid: {e}"))
 }
 
 fn default_lease() -> i64 {
@@ -54,8 +169,15 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::field("config", format!("cannot read {}: {e}", path.display())))?;
-        let config: Config = toml::from_str(&text)
+        let mut config: Config = toml::from_str(&text)
             .map_err(|e| Error::field("config", format!("{}: {e}", path.display())))?;
+        if let Some(file) = &config.templates_file {
+            let file = path.parent().unwrap_or(Path::new(".")).join(file);
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                Error::field("templates_file", format!("cannot read {}: {e}", file.display()))
+            })?;
+            config.templates = TemplateBook::from_toml(&text)?;
+        }
         config.check()?;
         Ok(config)
     }
@@ -94,6 +216,48 @@ impl Config {
                     "names no queue",
                 ));
             }
+        }
+        if self.queue(&self.appeals.queue).is_none() {
+            errors.push(FieldError::new("appeals.queue", "names no queue"));
+        }
+        if self.appeals.window_days < 183 {
+            errors.push(FieldError::new(
+                "appeals.window_days",
+                "must be at least 183 days (DSA Art. 20: six months)",
+            ));
+        }
+        let d = &self.delivery;
+        if d.max_attempts < 1 || d.batch_size < 1 || d.timeout_seconds == 0 {
+            errors.push(FieldError::new(
+                "delivery",
+                "max_attempts, batch_size and timeout_seconds must be positive",
+            ));
+        }
+        if d.backoff_base_seconds < 1 || d.backoff_max_seconds < d.backoff_base_seconds {
+            errors.push(FieldError::new(
+                "delivery.backoff_max_seconds",
+                "backoff must be positive and the maximum no less than the base",
+            ));
+        }
+        if let Some(e) = &d.endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            errors.push(FieldError::new("delivery.endpoint", "must be an http(s) URL"));
+        }
+        if self.strikes.expiry_days < 1 {
+            errors.push(FieldError::new("strikes.expiry_days", "must be positive"));
+        }
+        if !self
+            .statements
+            .puid_prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || self.statements.puid_prefix.is_empty()
+        {
+            errors.push(FieldError::new(
+                "statements.puid_prefix",
+                "must be letters, digits, '-' or '_'",
+            ));
         }
         if errors.is_empty() {
             Ok(())

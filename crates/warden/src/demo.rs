@@ -14,7 +14,12 @@ use crate::domain::events::Verdict;
 use crate::domain::report::{NewReport, Reporter, RiskFlag, Source};
 use crate::domain::subject::{Snapshot, Subject, SubjectKind};
 use crate::error::Result;
-use crate::review::{self, Action, DecisionInput};
+use crate::appeals::{self, AppealDecisionInput, AppealInput, Appellant};
+use crate::domain::enforcement::{ActionKind, ActionSpec};
+use crate::domain::events::AppealOutcome;
+use crate::domain::policy::{Policy, PolicyBook, in_effect};
+use crate::enforcement::{self, DecisionInput};
+use crate::review;
 use crate::store::cases::Who;
 use crate::{intake, store};
 
@@ -212,6 +217,59 @@ pub struct Seeded {
     pub reports: usize,
 }
 
+/// The demo policy book: community standards, advertising, intellectual property and national law.
+pub const DEMO_POLICIES: &str = include_str!("demo_policies.toml");
+
+/// Imports the demo policy book into the registry.
+pub async fn import_policies(desk: &Desk) -> Result<()> {
+    let book = PolicyBook::from_toml(DEMO_POLICIES)?;
+    crate::policies::import(desk, Who::SYSTEM, &book).await?;
+    Ok(())
+}
+
+/// Actions a specialist would choose under `policy` for this subject, most common first.
+fn demo_actions(
+    policy: &Policy,
+    kind: SubjectKind,
+    has_account: bool,
+    rng: &mut StdRng,
+    at: DateTime<Utc>,
+) -> Vec<ActionSpec> {
+    let allowed = |k: ActionKind| policy.allowed_actions.contains(&k);
+    let mut actions = Vec::new();
+    if kind == SubjectKind::Ad && allowed(ActionKind::RejectAd) {
+        actions.push(ActionSpec::new(ActionKind::RejectAd));
+    } else if let (Some(j), true) = (&policy.jurisdiction, allowed(ActionKind::GeoBlock)) {
+        let mut geo = ActionSpec::new(ActionKind::GeoBlock);
+        geo.countries = vec![j.clone()];
+        actions.push(geo);
+    } else if allowed(ActionKind::Remove) && rng.random_range(0..100) < 75 {
+        actions.push(ActionSpec::new(ActionKind::Remove));
+    } else if allowed(ActionKind::Label) {
+        let mut label = ActionSpec::new(ActionKind::Label);
+        label.text = Some("Independent fact-checkers say this is missing context.".into());
+        actions.push(label);
+    } else if allowed(ActionKind::AgeRestrict) {
+        actions.push(ActionSpec::new(ActionKind::AgeRestrict));
+    } else if allowed(ActionKind::Demote) {
+        let mut demote = ActionSpec::new(ActionKind::Demote);
+        demote.until = Some(at + Duration::days(30));
+        actions.push(demote);
+    }
+    if has_account && allowed(ActionKind::Strike) && kind != SubjectKind::Ad {
+        actions.push(ActionSpec::new(ActionKind::Strike));
+        if allowed(ActionKind::SuspendAccount) && rng.random_range(0..100) < 8 {
+            let mut suspend = ActionSpec::new(ActionKind::SuspendAccount);
+            suspend.until = Some(at + Duration::days(if rng.random_range(0..2) == 0 { 1 } else { 7 }));
+            actions.push(suspend);
+        }
+    }
+    if actions.is_empty() {
+        actions.push(ActionSpec::new(ActionKind::NoAction));
+    }
+    actions
+}
+
 /// Creates the demo users and `cases` reports' worth of history ending at `now`.
 pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<Seeded> {
     let clock = ManualClock::new(now - Duration::days(7));
@@ -254,6 +312,15 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
     let legal = by_name("lee.legal");
     let policy = by_name("pat.policy");
 
+    import_policies(&desk).await?;
+    let mut policies: Vec<Vec<Policy>> = Vec::new();
+    for r in crate::store::enforcement::all_policies(&desk.db).await? {
+        match policies.last_mut() {
+            Some(v) if v[0].id == r.policy.id => v.push(r.policy),
+            _ => policies.push(vec![r.policy]),
+        }
+    }
+    let mut appealed: Vec<(i64, i64)> = Vec::new();
     let mut rng = StdRng::seed_from_u64(2026);
     let total_weight: u32 = AREAS.iter().map(|a| a.weight).sum();
     let span = Duration::days(7).num_seconds();
@@ -324,6 +391,7 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
                 id: format!("{}-{}", source.as_str(), rng.random_range(0..5000)),
                 name: None,
                 email: None,
+                language: None,
             },
             reason: sample.area.to_string(),
             text: Some(format!(
@@ -382,28 +450,58 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
             let decided = (pickup + Duration::minutes(rng.random_range(3..25))).min(now);
             clock.set(decided);
             let violating = rng.random_range(0..100) < 62;
-            let input = DecisionInput {
-                verdict: if violating {
-                    Verdict::Violating
-                } else {
-                    Verdict::NotViolating
-                },
-                policy_area: case.policy_area.clone(),
-                rationale: if violating {
-                    format!(
-                        "The content meets the definition in {} and no exception applies.",
-                        case.policy_area
-                    )
-                } else {
-                    "Reviewed in context; the content does not break the cited policy.".to_string()
-                },
-                actions: if violating {
-                    vec![Action::Remove, Action::Strike]
-                } else {
-                    vec![Action::NoAction]
+            let policy = policies
+                .iter()
+                .filter(|v| v[0].area.as_deref() == Some(case.policy_area.as_str()))
+                .filter_map(|v| in_effect(v, decided.date_naive()))
+                .nth(n % 2)
+                .or_else(|| {
+                    policies
+                        .iter()
+                        .filter(|v| v[0].area.as_deref() == Some(case.policy_area.as_str()))
+                        .find_map(|v| in_effect(v, decided.date_naive()))
+                })
+                .cloned();
+            let has_account = enforcement::account_of(&case).is_some();
+            let input = match (&policy, violating) {
+                (Some(p), true) => {
+                    let actions = demo_actions(p, case.subject_kind, has_account, &mut rng, decided);
+                    DecisionInput {
+                        verdict: Verdict::Violating,
+                        policy: Some(p.reference().to_string()),
+                        rationale: format!(
+                            "The content meets the definition in {} and no exception applies.",
+                            p.title
+                        ),
+                        explanation: Some(format!(
+                            "The {} was reviewed by a specialist against our policy \"{}\". It breaks that policy, and no exception (news value, counter-speech, satire) applies.",
+                            case.subject_kind.as_str(),
+                            p.title
+                        )),
+                        actions,
+                    }
+                }
+                _ => DecisionInput {
+                    verdict: Verdict::NotViolating,
+                    policy: policy.as_ref().map(|p| p.reference().to_string()),
+                    rationale: "Reviewed in context; the content does not break the cited policy."
+                        .to_string(),
+                    explanation: None,
+                    actions: vec![ActionSpec::new(ActionKind::NoAction)],
                 },
             };
-            review::decide(&desk, &worker, *case_id, &input).await?;
+            let (decision, _) = enforcement::decide(&desk, &worker, *case_id, &input).await?;
+            if decision.state == crate::store::enforcement::DecisionState::AwaitingApproval
+                && n % 4 != 0
+            {
+                // Most held decisions are approved within the hour; a few still wait.
+                clock.set((decided + Duration::minutes(rng.random_range(5..60))).min(now));
+                let approver = if leads[0].may_see(&case) { &leads[0] } else { &leads[1] };
+                enforcement::approve(&desk, approver, decision.id).await?;
+            }
+            if decision.restricts && has_account && rng.random_range(0..100) < 6 {
+                appealed.push((decision.id, worker.user_id));
+            }
         } else if roll < decide_chance + 6 && case.restricted_team.is_none() {
             clock.set(pickup);
             review::assign(&desk, lead, *case_id, worker.user_id, Some("demo rota")).await?;
@@ -440,8 +538,71 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
             .await?;
         }
     }
+    // Some affected users appeal; most appeals are decided by a second specialist.
+    for (k, (decision_id, decider)) in appealed.iter().enumerate() {
+        let Some(d) = crate::store::enforcement::get_decision(&desk.db, *decision_id).await? else {
+            continue;
+        };
+        let (Some(effective), Some(account)) = (d.effective_at, d.account_id.clone()) else {
+            continue;
+        };
+        let filed = effective + Duration::hours(rng.random_range(2..30));
+        if filed >= now {
+            continue;
+        }
+        clock.set(filed);
+        let appeal = appeals::file(
+            &desk,
+            &platform,
+            &AppealInput {
+                decision_id: d.id,
+                appellant: Appellant::AffectedUser,
+                appellant_id: account,
+                statement: "This was satire about a public figure, not an attack on anyone.".into(),
+                language: None,
+            },
+        )
+        .await?;
+        let reviewer = specialists
+            .iter()
+            .find(|s| s.user_id != *decider)
+            .unwrap_or(&specialists[0]);
+        let picked = filed + Duration::hours(rng.random_range(1..20));
+        if k % 3 == 2 || picked >= now {
+            continue;
+        }
+        clock.set(picked);
+        review::assign(&desk, &leads[1], appeal.case_id, reviewer.user_id, Some("appeals rota")).await?;
+        clock.set(picked + Duration::minutes(rng.random_range(5..25)));
+        let overturn = k % 3 == 1;
+        appeals::decide(
+            &desk,
+            reviewer,
+            appeal.id,
+            &AppealDecisionInput {
+                outcome: if overturn {
+                    AppealOutcome::Overturned
+                } else {
+                    AppealOutcome::Upheld
+                },
+                rationale: if overturn {
+                    "Satire of a public figure; the first review missed the context.".into()
+                } else {
+                    "The content breaks the policy as written; no exception applies.".into()
+                },
+                explanation: if overturn {
+                    "On a second review we found the post is satire about a public figure. We have restored it and removed the strike.".into()
+                } else {
+                    "A second specialist reviewed the post and confirmed that it breaks the policy.".into()
+                },
+                decision: None,
+            },
+        )
+        .await?;
+    }
     clock.set(now);
     while review::sweep_breaches(&desk).await? > 0 {}
+    enforcement::expire_actions(&desk).await?;
     Ok(Seeded {
         users: actors,
         reports,

@@ -64,6 +64,16 @@ impl Error {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid(vec![FieldError::new(field, message)])
     }
+
+    /// Field errors of a nested input, named under `parent`.
+    pub fn under(self, parent: &str) -> Self {
+        match self {
+            Self::Invalid(errors) => {
+                Self::Invalid(errors.into_iter().map(|e| e.under(parent)).collect())
+            }
+            other => other,
+        }
+    }
 }
 
 impl From<sqlx::Error> for Error {

@@ -6,14 +6,18 @@
 //! on SQLite or PostgreSQL; `web` is the HTTP edge.
 
 pub mod access;
+pub mod appeals;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod desk;
 pub mod domain;
+pub mod enforcement;
 pub mod error;
 pub mod intake;
+pub mod policies;
+pub mod replies;
 pub mod review;
 pub mod store;
 pub mod triage;

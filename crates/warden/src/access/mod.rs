@@ -61,6 +61,16 @@ pub enum Permission {
     ReadQueues,
     AnswerConsultations,
     ManageUsers,
+    /// Read the policy registry.
+    ReadPolicies,
+    /// Add policy versions and import policy books.
+    ManagePolicies,
+    /// Approve or send back decisions held by the two-person rule.
+    ApproveDecisions,
+    /// See and retry deliveries to the platform.
+    ManageDeliveries,
+    /// File appeals on behalf of users and reporters (the platform's channel).
+    FileAppeals,
 }
 
 /// The permission table: one place to read what each role may do.
@@ -69,10 +79,10 @@ pub fn allows(role: Role, p: Permission) -> bool {
     match role {
         Role::Admin => true,
         Role::Lead => !matches!(p, ManageUsers),
-        Role::Specialist => matches!(p, ReadCases | WorkCases | ReadQueues),
-        Role::Qa | Role::Analyst => matches!(p, ReadCases | ReadQueues),
-        Role::Partner => matches!(p, AnswerConsultations),
-        Role::Integration => matches!(p, SubmitReports),
+        Role::Specialist => matches!(p, ReadCases | WorkCases | ReadQueues | ReadPolicies),
+        Role::Qa | Role::Analyst => matches!(p, ReadCases | ReadQueues | ReadPolicies),
+        Role::Partner => matches!(p, AnswerConsultations | ReadPolicies),
+        Role::Integration => matches!(p, SubmitReports | FileAppeals),
     }
 }
 

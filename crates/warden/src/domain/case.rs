@@ -75,6 +75,17 @@ impl fmt::Display for CaseStatus {
     }
 }
 
+/// What a reviewer decided, before it is recorded.
+#[derive(Debug, Clone)]
+pub struct DecisionDraft {
+    pub decision_id: i64,
+    pub verdict: Verdict,
+    pub policy_area: String,
+    pub policy: Option<String>,
+    pub rationale: String,
+    pub actions: Vec<super::enforcement::ActionSpec>,
+}
+
 /// The current state of a case: the fold of its events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
@@ -105,6 +116,15 @@ pub struct Case {
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub verdict: Option<Verdict>,
+    /// The decision that waits for a lead's approval.
+    #[serde(default)]
+    pub pending_decision: Option<i64>,
+    /// The appeal this case is open for.
+    #[serde(default)]
+    pub open_appeal: Option<i64>,
+    /// Someone who may not take this case (the original decider of an appeal).
+    #[serde(default)]
+    pub excluded_reviewer: Option<i64>,
     /// How many events have been applied; the optimistic-concurrency version.
     pub version: i64,
 }
@@ -149,6 +169,9 @@ impl Case {
             updated_at: at,
             closed_at: None,
             verdict: None,
+            pending_decision: None,
+            open_appeal: None,
+            excluded_reviewer: None,
             version: 0,
         }
     }
@@ -306,8 +329,55 @@ impl Case {
                     self.resume(at, *lease_expires_at);
                 }
             }
-            CaseEvent::Decided { verdict, .. } => {
+            CaseEvent::Decided {
+                verdict,
+                decision_id,
+                awaiting_approval,
+                ..
+            } => {
                 self.verdict = Some(*verdict);
+                self.status = CaseStatus::Decided;
+                self.sla.resolve(at);
+                if *awaiting_approval {
+                    self.pending_decision = Some(*decision_id);
+                }
+            }
+            CaseEvent::DecisionApproved { .. } => self.pending_decision = None,
+            CaseEvent::DecisionRejected {
+                decider,
+                lease_expires_at,
+                ..
+            } => {
+                self.pending_decision = None;
+                self.verdict = None;
+                self.status = CaseStatus::InReview;
+                self.sla.resolved_at = None;
+                self.assignee = Some(*decider);
+                self.lease_expires_at = Some(*lease_expires_at);
+            }
+            CaseEvent::ActionReversed { .. } | CaseEvent::MessageQueued { .. } => {}
+            CaseEvent::AppealFiled {
+                appeal_id,
+                queue,
+                sla,
+                excluded_reviewer,
+                ..
+            } => {
+                self.status = CaseStatus::Reopened;
+                self.queue.clone_from(queue);
+                self.closed_at = None;
+                self.verdict = None;
+                self.assignee = None;
+                self.lease_expires_at = None;
+                self.first_response_breached = false;
+                self.resolution_breached = false;
+                self.sla = SlaClock::start(at, *sla);
+                self.open_appeal = Some(*appeal_id);
+                self.excluded_reviewer = Some(*excluded_reviewer);
+            }
+            CaseEvent::AppealDecided { .. } => {
+                self.open_appeal = None;
+                self.excluded_reviewer = None;
                 self.status = CaseStatus::Decided;
                 self.sla.resolve(at);
             }
@@ -368,6 +438,7 @@ impl Case {
         if !self.is_claimable(now) {
             return Err(illegal("claim", self.status));
         }
+        self.check_not_excluded(user)?;
         let mut events = Vec::new();
         if let (CaseStatus::InReview, Some(prev)) = (self.status, self.assignee) {
             events.push(CaseEvent::LeaseLapsed {
@@ -381,12 +452,23 @@ impl Case {
         Ok(events)
     }
 
+    /// The original decider of an appealed decision may not review the appeal.
+    pub fn check_not_excluded(&self, user: i64) -> Result<(), Error> {
+        if self.excluded_reviewer == Some(user) {
+            return Err(Error::Forbidden(
+                "the appeal must be reviewed by someone other than the original decider".into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn assign(
         &self,
         assignee: i64,
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<CaseEvent>, Error> {
+        self.check_not_excluded(assignee)?;
         match self.status {
             CaseStatus::Triaged
             | CaseStatus::Reopened
@@ -459,26 +541,112 @@ impl Case {
         }
     }
 
-    pub fn decide(
+    /// Records a decision. Its actions wait for a lead when `awaiting_approval`; otherwise the
+    /// case closes. A case open for an appeal is decided through the appeal.
+    pub fn decide(&self, draft: DecisionDraft, awaiting_approval: bool) -> Result<Vec<CaseEvent>, Error> {
+        if self.open_appeal.is_some() {
+            return Err(Error::Conflict(
+                "this case is open for an appeal: decide the appeal".into(),
+            ));
+        }
+        match self.status {
+            CaseStatus::InReview => {
+                let mut events = vec![CaseEvent::Decided {
+                    decision_id: draft.decision_id,
+                    verdict: draft.verdict,
+                    policy_area: draft.policy_area,
+                    policy: draft.policy,
+                    rationale: draft.rationale,
+                    actions: draft.actions,
+                    awaiting_approval,
+                }];
+                if !awaiting_approval {
+                    events.push(CaseEvent::Closed);
+                }
+                Ok(events)
+            }
+            from => Err(illegal("decide", from)),
+        }
+    }
+
+    /// A lead's approval of the decision waiting on the two-person rule: the case closes.
+    pub fn approve(&self, decision_id: i64) -> Result<Vec<CaseEvent>, Error> {
+        match (self.status, self.pending_decision) {
+            (CaseStatus::Decided, Some(d)) if d == decision_id => Ok(vec![
+                CaseEvent::DecisionApproved { decision_id },
+                CaseEvent::Closed,
+            ]),
+            (from, _) => Err(illegal("approve a decision on", from)),
+        }
+    }
+
+    /// A lead sends the waiting decision back to its decider, who holds the case again.
+    pub fn reject(
         &self,
         decision_id: i64,
-        verdict: Verdict,
-        policy_area: String,
-        rationale: String,
-        actions: Vec<String>,
+        decider: i64,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>, Error> {
+        match (self.status, self.pending_decision) {
+            (CaseStatus::Decided, Some(d)) if d == decision_id => {
+                Ok(vec![CaseEvent::DecisionRejected {
+                    decision_id,
+                    decider,
+                    lease_expires_at: lease_until,
+                }])
+            }
+            (from, _) => Err(illegal("send back a decision on", from)),
+        }
+    }
+
+    /// Reopens a closed case for an appeal, into the appeals queue with the appeals SLA.
+    pub fn file_appeal(
+        &self,
+        appeal_id: i64,
+        decision_id: i64,
+        appellant: super::reply::Audience,
+        queue: String,
+        sla: SlaTarget,
+        original_decider: i64,
     ) -> Result<Vec<CaseEvent>, Error> {
         match self.status {
-            CaseStatus::InReview => Ok(vec![
-                CaseEvent::Decided {
-                    decision_id,
-                    verdict,
-                    policy_area,
-                    rationale,
-                    actions,
+            CaseStatus::Closed => Ok(vec![CaseEvent::AppealFiled {
+                appeal_id,
+                decision_id,
+                appellant,
+                queue,
+                sla,
+                excluded_reviewer: original_decider,
+            }]),
+            CaseStatus::Decided if self.pending_decision.is_some() => Err(Error::Conflict(
+                "the decision has not taken effect yet (it waits for approval)".into(),
+            )),
+            _ => Err(Error::Conflict(
+                "the case is open again; an appeal can be filed once it is closed".into(),
+            )),
+        }
+    }
+
+    /// Decides the open appeal; the case closes.
+    pub fn decide_appeal(
+        &self,
+        appeal_id: i64,
+        outcome: super::events::AppealOutcome,
+        new_decision_id: Option<i64>,
+    ) -> Result<Vec<CaseEvent>, Error> {
+        match (self.status, self.open_appeal) {
+            (CaseStatus::InReview, Some(a)) if a == appeal_id => Ok(vec![
+                CaseEvent::AppealDecided {
+                    appeal_id,
+                    outcome,
+                    new_decision_id,
                 },
                 CaseEvent::Closed,
             ]),
-            from => Err(illegal("decide", from)),
+            (_, Some(a)) if a == appeal_id => Err(Error::Conflict(
+                "claim the appeal's case before deciding it".into(),
+            )),
+            _ => Err(Error::Conflict("this appeal is not open".into())),
         }
     }
 
@@ -524,6 +692,17 @@ impl Case {
 
 #[cfg(test)]
 mod tests {
+    fn draft(decision_id: i64, verdict: Verdict, rationale: &str) -> DecisionDraft {
+        DecisionDraft {
+            decision_id,
+            verdict,
+            policy_area: "spam".into(),
+            policy: None,
+            rationale: rationale.into(),
+            actions: vec![],
+        }
+    }
+
     use super::*;
     use crate::domain::report::RiskFlag;
     use chrono::TimeZone;
@@ -603,13 +782,7 @@ mod tests {
         assert_eq!(c.sla.first_responded_at, Some(t(5)));
         run!(
             c,
-            c.decide(
-                9,
-                Verdict::Violating,
-                "spam".into(),
-                "spam link".into(),
-                vec![],
-            )
+            c.decide(draft(9, Verdict::Violating, "spam link"), false)
             .unwrap(),
             t(20),
         );
@@ -622,8 +795,7 @@ mod tests {
     #[test]
     fn illegal_moves_name_the_current_state() {
         let c = triaged_case();
-        let err = c
-            .decide(1, Verdict::NotViolating, "spam".into(), "x".into(), vec![])
+        let err = c.decide(draft(1, Verdict::NotViolating, "x"), false)
             .unwrap_err();
         assert_eq!(err.to_string(), "cannot decide a case that is triaged");
         assert!(matches!(
@@ -686,7 +858,7 @@ mod tests {
             "a waiting case is not claimable"
         );
         assert!(
-            c.decide(1, Verdict::Refer, "spam".into(), "x".into(), vec![])
+            c.decide(draft(1, Verdict::Refer, "x"), false)
                 .is_err()
         );
         c.apply(
@@ -751,13 +923,7 @@ mod tests {
         }
         run!(
             c,
-            c.decide(
-                1,
-                Verdict::NotViolating,
-                "spam".into(),
-                "fine".into(),
-                vec![],
-            )
+            c.decide(draft(1, Verdict::NotViolating, "fine"), false)
             .unwrap(),
             t(242),
         );

@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use utoipa::ToSchema;
 
+use super::enforcement::{ActionKind, ActionSpec};
 use super::priority::{Factor, Priority, TriageInput};
 use super::report::Source;
 use super::sla::SlaTarget;
 use super::subject::{Snapshot, SubjectKind};
+use super::reply::{Audience, Purpose};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -24,6 +26,45 @@ pub enum Verdict {
 pub enum Deadline {
     FirstResponse,
     Resolution,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReversalCause {
+    Expired,
+    AppealOverturned,
+    AppealModified,
+}
+
+impl ReversalCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::AppealOverturned => "appeal_overturned",
+            Self::AppealModified => "appeal_modified",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealOutcome {
+    /// The decision stands.
+    Upheld,
+    /// The decision was wrong: its actions are reversed and its strikes removed.
+    Overturned,
+    /// A different decision replaces it.
+    Modified,
+}
+
+impl AppealOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upheld => "upheld",
+            Self::Overturned => "overturned",
+            Self::Modified => "modified",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -101,8 +142,52 @@ pub enum CaseEvent {
         decision_id: i64,
         verdict: Verdict,
         policy_area: String,
+        /// The exact policy applied, `id@version`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy: Option<String>,
         rationale: String,
-        actions: Vec<String>,
+        actions: Vec<ActionSpec>,
+        /// The two-person rule holds the actions until a lead approves them.
+        #[serde(default)]
+        awaiting_approval: bool,
+    },
+    DecisionApproved {
+        decision_id: i64,
+    },
+    /// A lead sent the decision back; the case returns to its decider.
+    DecisionRejected {
+        decision_id: i64,
+        decider: i64,
+        lease_expires_at: DateTime<Utc>,
+    },
+    /// An action ended: it expired, or an appeal took it back.
+    ActionReversed {
+        action_id: i64,
+        action: ActionKind,
+        cause: ReversalCause,
+    },
+    /// A message to someone involved, queued for delivery.
+    MessageQueued {
+        message_id: i64,
+        purpose: Purpose,
+        audience: Audience,
+        language: String,
+    },
+    AppealFiled {
+        appeal_id: i64,
+        decision_id: i64,
+        appellant: Audience,
+        queue: String,
+        sla: SlaTarget,
+        /// The original decider, who may not decide the appeal.
+        excluded_reviewer: i64,
+    },
+    AppealDecided {
+        appeal_id: i64,
+        outcome: AppealOutcome,
+        /// The decision that replaces the original one when the outcome is `modified`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        new_decision_id: Option<i64>,
     },
     Closed,
     Reopened,
@@ -135,6 +220,12 @@ impl CaseEvent {
             Self::InfoRequested { .. } => "info_requested",
             Self::InfoReceived { .. } => "info_received",
             Self::Decided { .. } => "decided",
+            Self::DecisionApproved { .. } => "decision_approved",
+            Self::DecisionRejected { .. } => "decision_rejected",
+            Self::ActionReversed { .. } => "action_reversed",
+            Self::MessageQueued { .. } => "message_queued",
+            Self::AppealFiled { .. } => "appeal_filed",
+            Self::AppealDecided { .. } => "appeal_decided",
             Self::Closed => "closed",
             Self::Reopened => "reopened",
             Self::Restricted { .. } => "restricted",

@@ -1,8 +1,11 @@
 //! Pure types and rules shared by every stage of a case's life. Nothing here does I/O.
 
 pub mod case;
+pub mod enforcement;
 pub mod events;
+pub mod policy;
 pub mod priority;
+pub mod reply;
 pub mod report;
 pub mod sla;
 pub mod subject;

@@ -81,6 +81,9 @@ pub struct Reporter {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// ISO 639-1 language for replies; the content's language when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// A report as it arrives from any channel.
@@ -114,6 +117,9 @@ impl NewReport {
         c.required_text("reporter.id", &self.reporter.id, 200);
         c.optional_text("reporter.name", self.reporter.name.as_deref(), 200);
         c.optional_text("reporter.email", self.reporter.email.as_deref(), 320);
+        if let Some(l) = &self.reporter.language {
+            c.language("reporter.language", l);
+        }
         if let Some(email) = &self.reporter.email
             && !email.contains('@')
         {

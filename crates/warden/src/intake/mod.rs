@@ -12,7 +12,9 @@ use crate::desk::Desk;
 use crate::domain::case::{Case, CaseStatus};
 use crate::domain::events::CaseEvent;
 use crate::domain::priority::{Priority, Severity, TriageInput};
+use crate::domain::reply::{Purpose, audience_for};
 use crate::domain::report::NewReport;
+use crate::replies::{self, Outgoing, Redress};
 use crate::domain::validate::Checker;
 use crate::error::{Error, Result};
 use crate::store::cases::{self, NewReportRow, Who};
@@ -203,6 +205,35 @@ async fn take_in(
         now,
     )
     .await?;
+    // Tell the reporter the report arrived (DSA Art. 16(4)), in the same transaction.
+    if let Some(audience) = audience_for(report.source) {
+        let mut values = replies::case_values(&case);
+        values.insert("report_ref", format!("R-{report_id}"));
+        let language = report
+            .reporter
+            .language
+            .as_deref()
+            .or(subject.snapshot.language.as_deref());
+        let ack = replies::queue(
+            conn,
+            desk,
+            &case,
+            Outgoing {
+                purpose: Purpose::Acknowledgement,
+                audience,
+                recipient: &report.reporter.id,
+                language,
+                decision_id: None,
+                appeal_id: None,
+                report_id: Some(report_id),
+                redress: Redress::None,
+            },
+            &values,
+            now,
+        )
+        .await?;
+        cases::append(conn, &mut case, ack.into_iter().collect(), Who::SYSTEM, None, now).await?;
+    }
     cases::save_case(conn, &case, now).await?;
     let receipt = IntakeReceipt {
         report_id,

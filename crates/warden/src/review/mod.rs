@@ -2,21 +2,19 @@
 //! domain for the events the request means, and records them with the case's new state.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use utoipa::ToSchema;
 
 use crate::access::{Actor, Permission};
 use crate::desk::Desk;
 use crate::domain::case::Case;
-use crate::domain::events::{CaseEvent, RecordedEvent, Verdict};
+use crate::domain::events::{CaseEvent, RecordedEvent};
 use crate::domain::validate::Checker;
 use crate::error::{Error, Result};
-use crate::store::cases::{self, ConsultationRow, NewDecisionRow, Who};
+use crate::store::cases::{self, ConsultationRow, Who};
 use crate::store::{Tx, users};
 
 /// Opens a transaction and locks a case the actor may see; an invisible case is "not found".
-async fn lock_visible(desk: &Desk, actor: &Actor, case_id: i64) -> Result<(Tx, Case)> {
+pub(crate) async fn lock_visible(desk: &Desk, actor: &Actor, case_id: i64) -> Result<(Tx, Case)> {
     let mut tx = desk.db.begin().await?;
     let case = cases::lock_case(&desk.db, &mut tx, case_id)
         .await?
@@ -26,7 +24,7 @@ async fn lock_visible(desk: &Desk, actor: &Actor, case_id: i64) -> Result<(Tx, C
 }
 
 /// Records events plus, when the holder is working, a lease renewal; then commits.
-async fn finish(
+pub(crate) async fn finish(
     desk: &Desk,
     mut tx: Tx,
     mut case: Case,
@@ -50,7 +48,8 @@ pub async fn claim_next(desk: &Desk, actor: &Actor, queue: &str) -> Result<Optio
         let now = desk.now();
         let mut tx = desk.db.begin().await?;
         let Some(mut case) =
-            cases::lock_next_claimable(&desk.db, &mut tx, queue, &actor.teams, now).await?
+            cases::lock_next_claimable(&desk.db, &mut tx, queue, &actor.teams, actor.user_id, now)
+                .await?
         else {
             return Ok(None);
         };
@@ -273,111 +272,6 @@ pub async fn receive_info(desk: &Desk, actor: &Actor, case_id: i64, details: &st
     actor.check_may_work(&case, now)?;
     let events = case.receive_info(details.to_string(), now + desk.config.lease())?;
     finish(desk, tx, case, actor, events, None, now).await
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionInput {
-    pub verdict: Verdict,
-    /// The policy area the decision applies.
-    pub policy_area: String,
-    /// Why: required, shown to reviewers and auditors.
-    pub rationale: String,
-    /// Enforcement actions chosen (recorded; delivery to the platform is separate).
-    #[serde(default)]
-    pub actions: Vec<Action>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Remove,
-    RestrictVisibility,
-    AgeRestrict,
-    Label,
-    Demote,
-    GeoBlock,
-    Demonetise,
-    Strike,
-    SuspendAccount,
-    DisableAccount,
-    RejectAd,
-    NoAction,
-}
-
-pub async fn decide(
-    desk: &Desk,
-    actor: &Actor,
-    case_id: i64,
-    input: &DecisionInput,
-) -> Result<(i64, Case)> {
-    let mut c = Checker::new();
-    if desk.config.policy_area(&input.policy_area).is_none() {
-        c.fail("policy_area", "is not a known policy area");
-    }
-    c.required_text("rationale", &input.rationale, 10_000);
-    if input.verdict == Verdict::Violating && input.actions.is_empty() {
-        c.fail(
-            "actions",
-            "a violating verdict needs at least one action (no_action is allowed)",
-        );
-    }
-    if input.verdict == Verdict::NotViolating
-        && input.actions.iter().any(|a| *a != Action::NoAction)
-    {
-        c.fail(
-            "actions",
-            "a not-violating verdict cannot carry enforcement actions",
-        );
-    }
-    c.finish()?;
-    let now = desk.now();
-    let (mut tx, case) = lock_visible(desk, actor, case_id).await?;
-    actor.check_may_work(&case, now)?;
-    let actions: Vec<String> = input
-        .actions
-        .iter()
-        .map(|a| {
-            serde_json::to_value(a)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default()
-        })
-        .collect();
-    case.decide(
-        0,
-        input.verdict,
-        input.policy_area.clone(),
-        input.rationale.clone(),
-        actions.clone(),
-    )?;
-    let verdict = serde_json::to_value(input.verdict)?
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let decision_id = cases::insert_decision(
-        &mut tx,
-        NewDecisionRow {
-            case_id,
-            verdict: &verdict,
-            policy_area: &input.policy_area,
-            rationale: &input.rationale,
-            actions: &actions,
-            decided_by: actor.user_id,
-            decided_at: now,
-        },
-    )
-    .await?;
-    let events = case.decide(
-        decision_id,
-        input.verdict,
-        input.policy_area.clone(),
-        input.rationale.clone(),
-        actions,
-    )?;
-    let case = finish(desk, tx, case, actor, events, None, now).await?;
-    metrics::counter!("warden_decisions_total").increment(1);
-    Ok((decision_id, case))
 }
 
 /// Restricts a case to a team (or lifts the restriction with `None`).

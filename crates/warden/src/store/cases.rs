@@ -206,7 +206,7 @@ pub async fn save_case(conn: &mut AnyConnection, case: &Case, now: DateTime<Utc>
          first_response_due = $11, first_response_at_risk = $12, first_responded_at = $13, \
          resolution_due = $14, resolution_at_risk = $15, sla_paused = $16, first_response_breached = $17, \
          resolution_breached = $18, updated_at = $19, closed_at = $20, report_count = $21, version = $22, \
-         state = $23, opened_at = $24 WHERE id = $25",
+         state = $23, opened_at = $24, excluded_reviewer = $25 WHERE id = $26",
     )
     .bind(case.snapshot.author_id.clone())
     .bind(case.status.as_str())
@@ -232,6 +232,7 @@ pub async fn save_case(conn: &mut AnyConnection, case: &Case, now: DateTime<Utc>
     .bind(case.version)
     .bind(serde_json::to_string(case)?)
     .bind(to_millis(case.opened_at))
+    .bind(case.excluded_reviewer)
     .bind(case.id)
     .execute(&mut *conn)
     .await?;
@@ -253,6 +254,7 @@ pub async fn lock_next_claimable(
     conn: &mut AnyConnection,
     queue: &str,
     teams: &[String],
+    claimer: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<Case>> {
     let lock = match db.engine {
@@ -264,6 +266,11 @@ pub async fn lock_next_claimable(
         let mut p = Params::default();
         let queue = p.text(queue);
         let visible = p.visible_to(teams);
+        // An appeal never goes to the person whose decision it questions.
+        let not_excluded = format!(
+            "(excluded_reviewer IS NULL OR excluded_reviewer <> {})",
+            p.int(claimer)
+        );
         let which = if lapsed {
             format!(
                 "status = 'in_review' AND lease_expires_at <= {}",
@@ -274,7 +281,7 @@ pub async fn lock_next_claimable(
         };
         // Only the key columns are selected and sorted: the case itself is read once chosen.
         let sql = format!(
-            "SELECT id, priority, resolution_due FROM cases WHERE queue = {queue} AND {which} AND {visible} \
+            "SELECT id, priority, resolution_due FROM cases WHERE queue = {queue} AND {which} AND {visible} AND {not_excluded} \
              ORDER BY priority, resolution_due, id LIMIT 1{lock}"
         );
         let Some(row) = query_with_args(sql, &p.0)
@@ -578,33 +585,6 @@ pub async fn consultations_for_teams(
     );
     let rows = query_with_args(sql, &p.0).fetch_all(db.reader()).await?;
     rows.iter().map(consultation_from_row).collect()
-}
-
-pub struct NewDecisionRow<'a> {
-    pub case_id: i64,
-    pub verdict: &'a str,
-    pub policy_area: &'a str,
-    pub rationale: &'a str,
-    pub actions: &'a [String],
-    pub decided_by: i64,
-    pub decided_at: DateTime<Utc>,
-}
-
-pub async fn insert_decision(conn: &mut AnyConnection, d: NewDecisionRow<'_>) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO decisions (case_id, verdict, policy_area, rationale, actions, decided_by, decided_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(d.case_id)
-    .bind(d.verdict.to_string())
-    .bind(d.policy_area.to_string())
-    .bind(d.rationale.to_string())
-    .bind(serde_json::to_string(d.actions)?)
-    .bind(d.decided_by)
-    .bind(to_millis(d.decided_at))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(row.try_get(0)?)
 }
 
 // ---- reads ----

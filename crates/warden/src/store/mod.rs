@@ -5,6 +5,7 @@
 //! same transaction.
 
 pub mod cases;
+pub mod enforcement;
 pub mod users;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

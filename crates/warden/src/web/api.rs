@@ -21,7 +21,7 @@ use crate::domain::priority::Priority;
 use crate::domain::report::NewReport;
 use crate::error::{Error, Result};
 use crate::intake::{self, IntakeReceipt};
-use crate::review::{self, DecisionInput};
+use crate::review;
 use crate::store::cases::{self, CaseFilter, Who};
 use crate::store::users;
 
@@ -365,30 +365,6 @@ pub async fn receive_info(
 ) -> Result<Json<CaseSummary>> {
     let case = review::receive_info(&state.desk, &actor, id, &req.details).await?;
     Ok(Json(CaseSummary::of(&case, state.desk.now())))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DecisionReceipt {
-    pub decision_id: i64,
-    pub case: CaseSummary,
-}
-
-#[utoipa::path(post, path = "/api/v1/cases/{id}/decision", tag = "cases", params(("id" = i64, Path)), request_body = DecisionInput,
-    responses((status = 201, body = DecisionReceipt), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn decide(
-    State(state): State<AppState>,
-    Authenticated(actor): Authenticated,
-    Path(id): Path<i64>,
-    ApiJson(req): ApiJson<DecisionInput>,
-) -> Result<(StatusCode, Json<DecisionReceipt>)> {
-    let (decision_id, case) = review::decide(&state.desk, &actor, id, &req).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(DecisionReceipt {
-            decision_id,
-            case: CaseSummary::of(&case, state.desk.now()),
-        }),
-    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod enforcement_api;
 pub mod problem;
 pub mod views;
 
@@ -75,7 +76,26 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(request_consultation))
         .routes(routes!(request_info))
         .routes(routes!(receive_info))
-        .routes(routes!(decide))
+        .routes(routes!(enforcement_api::decide))
+        .routes(routes!(enforcement_api::decision_form))
+        .routes(routes!(enforcement_api::case_enforcement))
+        .routes(routes!(enforcement_api::get_decision))
+        .routes(routes!(enforcement_api::get_statement))
+        .routes(routes!(enforcement_api::list_approvals))
+        .routes(routes!(enforcement_api::approve_decision))
+        .routes(routes!(enforcement_api::reject_decision))
+        .routes(routes!(enforcement_api::account_standing))
+        .routes(routes!(enforcement_api::list_policies, enforcement_api::add_policy))
+        .routes(routes!(enforcement_api::policy_versions))
+        .routes(routes!(enforcement_api::import_policies))
+        .routes(routes!(enforcement_api::export_policies))
+        .routes(routes!(enforcement_api::policy_changes))
+        .routes(routes!(enforcement_api::mark_policies_seen))
+        .routes(routes!(enforcement_api::file_appeal))
+        .routes(routes!(enforcement_api::get_appeal))
+        .routes(routes!(enforcement_api::decide_appeal))
+        .routes(routes!(enforcement_api::list_deliveries))
+        .routes(routes!(enforcement_api::retry_delivery))
         .routes(routes!(restrict_case))
         .routes(routes!(list_queues))
         .routes(routes!(claim_next))
@@ -182,7 +202,7 @@ async fn record_request(req: Request, next: Next) -> Response {
     res
 }
 
-/// Runs the server until `shutdown` resolves, with the SLA sweeper beside it.
+/// Runs the server until `shutdown` resolves, with the SLA sweeper and the delivery worker beside it.
 pub async fn serve(
     desk: Desk,
     listener: tokio::net::TcpListener,
@@ -198,9 +218,16 @@ pub async fn serve(
             }
         }
     });
+    // Deliveries stop between tries on shutdown; a try cut short is retried after a restart.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let deliverer = crate::enforcement::delivery::Deliverer::new(desk.clone())
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let delivery = tokio::spawn(deliverer.run(stopped));
     let result = axum::serve(listener, router(desk))
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(15), delivery).await;
     result
 }

@@ -95,6 +95,9 @@ pub async fn bare_desk() -> (Desk, Option<TempDir>) {
 
 pub async fn start() -> TestDesk {
     let (desk, dir) = bare_desk().await;
+    warden::demo::import_policies(&desk)
+        .await
+        .expect("the demo policy book imports");
     let clock = ManualClock::new(t0());
     let desk = desk.with_clock(Arc::new(clock.clone()));
     let mut tokens = HashMap::new();

@@ -22,10 +22,13 @@ async fn a_report_opens_a_triaged_case_and_a_replay_returns_the_first_receipt() 
     assert_eq!(again["report_id"], first["report_id"]);
     assert_eq!(again["replayed"], true);
     assert_eq!(d.count("reports").await, 1);
+    // Opened, report received, triaged, and the acknowledgement to the reporter: once.
     assert_eq!(
         d.count("events").await - d.count("events WHERE case_id IS NULL").await,
-        3
+        4
     );
+    assert_eq!(d.count("messages WHERE purpose = 'acknowledgement'").await, 1);
+    assert_eq!(d.count("outbox WHERE topic = 'message'").await, 1);
 
     // The same key for a different report is refused, not silently replayed.
     let mut other = report("p-2", "u-1", "k-1");
@@ -251,6 +254,25 @@ async fn the_api_describes_itself_and_reports_health_and_metrics() {
         "/api/v1/me",
         "/api/v1/users",
         "/api/v1/users/{id}/tokens",
+        "/api/v1/cases/{id}/decision-form",
+        "/api/v1/cases/{id}/enforcement",
+        "/api/v1/decisions/{id}",
+        "/api/v1/decisions/{id}/statement",
+        "/api/v1/decisions/{id}/approve",
+        "/api/v1/decisions/{id}/reject",
+        "/api/v1/approvals",
+        "/api/v1/accounts/{id}/standing",
+        "/api/v1/policies",
+        "/api/v1/policies/{id}",
+        "/api/v1/policies/import",
+        "/api/v1/policies/export",
+        "/api/v1/policies/changes",
+        "/api/v1/policies/changes/seen",
+        "/api/v1/appeals",
+        "/api/v1/appeals/{id}",
+        "/api/v1/appeals/{id}/decision",
+        "/api/v1/deliveries",
+        "/api/v1/deliveries/{id}/retry",
     ] {
         assert!(
             paths.contains_key(p),
@@ -259,7 +281,7 @@ async fn the_api_describes_itself_and_reports_health_and_metrics() {
     }
     assert_eq!(
         paths.len(),
-        22,
+        41,
         "a route was added without a test: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

@@ -104,7 +104,9 @@ async fn claim_investigate_consult_decide_close_and_reopen() {
     assert_eq!(asked["case"]["sla"]["paused"], true);
     let due_before = asked["case"]["sla"]["resolution_due"].clone();
     // While it waits it cannot be decided, and says why.
-    let decision = json!({"verdict": "violating", "policy_area": "scams.financial", "rationale": "scam", "actions": ["remove"]});
+    let decision = json!({"verdict": "violating", "policy": "community.fraud_scams", "rationale": "scam",
+        "explanation": "The post asks people to send money to a wallet with a promise of guaranteed returns.",
+        "actions": [{"kind": "remove"}]});
     let (status, problem) = d
         .post("spec", &format!("{case}/decision"), decision.clone())
         .await;
@@ -164,7 +166,7 @@ async fn claim_investigate_consult_decide_close_and_reopen() {
     );
 
     // Decide: a rationale is required; then the case closes.
-    let (status, problem) = d.post("spec", &format!("{case}/decision"), json!({"verdict": "violating", "policy_area": "scams.financial", "rationale": " ", "actions": ["remove"]})).await;
+    let (status, problem) = d.post("spec", &format!("{case}/decision"), json!({"verdict": "violating", "policy": "community.fraud_scams", "rationale": " ", "explanation": "x", "actions": [{"kind": "remove"}]})).await;
     assert_eq!(
         (status, fields(&problem)),
         (
