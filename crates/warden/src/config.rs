@@ -174,7 +174,10 @@ impl Config {
         if let Some(file) = &config.templates_file {
             let file = path.parent().unwrap_or(Path::new(".")).join(file);
             let text = std::fs::read_to_string(&file).map_err(|e| {
-                Error::field("templates_file", format!("cannot read {}: {e}", file.display()))
+                Error::field(
+                    "templates_file",
+                    format!("cannot read {}: {e}", file.display()),
+                )
             })?;
             config.templates = TemplateBook::from_toml(&text)?;
         }
@@ -242,7 +245,10 @@ impl Config {
         if let Some(e) = &d.endpoint
             && !(e.starts_with("http://") || e.starts_with("https://"))
         {
-            errors.push(FieldError::new("delivery.endpoint", "must be an http(s) URL"));
+            errors.push(FieldError::new(
+                "delivery.endpoint",
+                "must be an http(s) URL",
+            ));
         }
         if self.strikes.expiry_days < 1 {
             errors.push(FieldError::new("strikes.expiry_days", "must be positive"));

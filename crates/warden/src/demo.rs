@@ -8,17 +8,17 @@ use std::sync::Arc;
 
 use crate::access::identity::{UserInput, create_user};
 use crate::access::{Actor, Role};
+use crate::appeals::{self, AppealDecisionInput, AppealInput, Appellant};
 use crate::clock::ManualClock;
 use crate::desk::Desk;
-use crate::domain::events::Verdict;
-use crate::domain::report::{NewReport, Reporter, RiskFlag, Source};
-use crate::domain::subject::{Snapshot, Subject, SubjectKind};
-use crate::error::Result;
-use crate::appeals::{self, AppealDecisionInput, AppealInput, Appellant};
 use crate::domain::enforcement::{ActionKind, ActionSpec};
 use crate::domain::events::AppealOutcome;
+use crate::domain::events::Verdict;
 use crate::domain::policy::{Policy, PolicyBook, in_effect};
+use crate::domain::report::{NewReport, Reporter, RiskFlag, Source};
+use crate::domain::subject::{Snapshot, Subject, SubjectKind};
 use crate::enforcement::{self, DecisionInput};
+use crate::error::Result;
 use crate::review;
 use crate::store::cases::Who;
 use crate::{intake, store};
@@ -260,7 +260,8 @@ fn demo_actions(
         actions.push(ActionSpec::new(ActionKind::Strike));
         if allowed(ActionKind::SuspendAccount) && rng.random_range(0..100) < 8 {
             let mut suspend = ActionSpec::new(ActionKind::SuspendAccount);
-            suspend.until = Some(at + Duration::days(if rng.random_range(0..2) == 0 { 1 } else { 7 }));
+            suspend.until =
+                Some(at + Duration::days(if rng.random_range(0..2) == 0 { 1 } else { 7 }));
             actions.push(suspend);
         }
     }
@@ -465,7 +466,8 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
             let has_account = enforcement::account_of(&case).is_some();
             let input = match (&policy, violating) {
                 (Some(p), true) => {
-                    let actions = demo_actions(p, case.subject_kind, has_account, &mut rng, decided);
+                    let actions =
+                        demo_actions(p, case.subject_kind, has_account, &mut rng, decided);
                     DecisionInput {
                         verdict: Verdict::Violating,
                         policy: Some(p.reference().to_string()),
@@ -496,7 +498,11 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
             {
                 // Most held decisions are approved within the hour; a few still wait.
                 clock.set((decided + Duration::minutes(rng.random_range(5..60))).min(now));
-                let approver = if leads[0].may_see(&case) { &leads[0] } else { &leads[1] };
+                let approver = if leads[0].may_see(&case) {
+                    &leads[0]
+                } else {
+                    &leads[1]
+                };
                 enforcement::approve(&desk, approver, decision.id).await?;
             }
             if decision.restricts && has_account && rng.random_range(0..100) < 6 {
@@ -572,7 +578,14 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
             continue;
         }
         clock.set(picked);
-        review::assign(&desk, &leads[1], appeal.case_id, reviewer.user_id, Some("appeals rota")).await?;
+        review::assign(
+            &desk,
+            &leads[1],
+            appeal.case_id,
+            reviewer.user_id,
+            Some("appeals rota"),
+        )
+        .await?;
         clock.set(picked + Duration::minutes(rng.random_range(5..25)));
         let overturn = k % 3 == 1;
         appeals::decide(

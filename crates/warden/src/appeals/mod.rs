@@ -153,7 +153,15 @@ pub async fn file(desk: &Desk, actor: &Actor, input: &AppealInput) -> Result<App
     )?;
     // The appeal reopens the case; the acknowledgement is recorded after the reopening.
     let who = Who::user(actor);
-    cases::append(&mut tx, &mut case, std::mem::take(&mut events), who, None, now).await?;
+    cases::append(
+        &mut tx,
+        &mut case,
+        std::mem::take(&mut events),
+        who,
+        None,
+        now,
+    )
+    .await?;
     let mut values = replies::case_values(&case);
     values.insert("appeal_ref", format!("A-{appeal_id}"));
     values.insert("policy_ref", decision.policy.clone().unwrap_or_default());
@@ -175,7 +183,15 @@ pub async fn file(desk: &Desk, actor: &Actor, input: &AppealInput) -> Result<App
         now,
     )
     .await?;
-    cases::append(&mut tx, &mut case, ack.into_iter().collect(), who, None, now).await?;
+    cases::append(
+        &mut tx,
+        &mut case,
+        ack.into_iter().collect(),
+        who,
+        None,
+        now,
+    )
+    .await?;
     cases::save_case(&mut tx, &case, now).await?;
     tx.commit().await?;
     metrics::counter!("warden_appeals_total", "appellant" => appellant).increment(1);
@@ -209,9 +225,10 @@ pub async fn decide(
     c.required_text("rationale", &input.rationale, 10_000);
     c.required_text("explanation", &input.explanation, 2000);
     match (input.outcome, &input.decision) {
-        (AppealOutcome::Modified, None) => {
-            c.fail("decision", "a modified outcome gives the decision that replaces the original")
-        }
+        (AppealOutcome::Modified, None) => c.fail(
+            "decision",
+            "a modified outcome gives the decision that replaces the original",
+        ),
         (AppealOutcome::Modified, Some(d)) if d.verdict != Verdict::Violating => c.fail(
             "decision.verdict",
             "a modification is a different enforcement; to lift everything, overturn",
@@ -235,7 +252,11 @@ pub async fn decide(
     }
     let today = desk.now().date_naive();
     let new_policy = match input.decision.as_ref().and_then(|d| d.policy.as_deref()) {
-        Some(r) => Some(resolve_policy(desk, r, today).await.map_err(|e| e.under("decision"))?),
+        Some(r) => Some(
+            resolve_policy(desk, r, today)
+                .await
+                .map_err(|e| e.under("decision"))?,
+        ),
         None => None,
     };
     let reports = cases::reports_for_case(&desk.db, appeal.case_id).await?;
@@ -255,17 +276,31 @@ pub async fn decide(
         AppealOutcome::Upheld => {}
         AppealOutcome::Overturned => {
             events.extend(
-                enforcement::reverse_actions(&mut tx, &case, &original, ReversalCause::AppealOverturned, &[], now)
-                    .await?,
+                enforcement::reverse_actions(
+                    &mut tx,
+                    &case,
+                    &original,
+                    ReversalCause::AppealOverturned,
+                    &[],
+                    now,
+                )
+                .await?,
             );
             store::remove_strikes_of_decision(&mut tx, original.id, now).await?;
-            store::set_decision_state(&mut tx, original.id, DecisionState::Overturned, None, None).await?;
+            store::set_decision_state(&mut tx, original.id, DecisionState::Overturned, None, None)
+                .await?;
         }
         AppealOutcome::Modified => {
-            let d = input.decision.as_ref().ok_or_else(|| Error::field("decision", "is required"))?;
-            let policy = new_policy
+            let d = input
+                .decision
                 .as_ref()
-                .ok_or_else(|| Error::field("decision.policy", "a modification names the policy it applies"))?;
+                .ok_or_else(|| Error::field("decision", "is required"))?;
+            let policy = new_policy.as_ref().ok_or_else(|| {
+                Error::field(
+                    "decision.policy",
+                    "a modification names the policy it applies",
+                )
+            })?;
             let mut c = Checker::with_prefix("decision");
             c.required_text("rationale", &d.rationale, 10_000);
             rules::check_actions(
@@ -279,16 +314,27 @@ pub async fn decide(
                 now,
             );
             if rules::restricts(&d.actions) && d.explanation.is_none() {
-                c.fail("explanation", "is required when the decision restricts something");
+                c.fail(
+                    "explanation",
+                    "is required when the decision restricts something",
+                );
             }
             c.finish()?;
             // Actions the new decision keeps stay in place; the rest are taken back.
             events.extend(
-                enforcement::reverse_actions(&mut tx, &case, &original, ReversalCause::AppealModified, &d.actions, now)
-                    .await?,
+                enforcement::reverse_actions(
+                    &mut tx,
+                    &case,
+                    &original,
+                    ReversalCause::AppealModified,
+                    &d.actions,
+                    now,
+                )
+                .await?,
             );
             store::remove_strikes_of_decision(&mut tx, original.id, now).await?;
-            store::set_decision_state(&mut tx, original.id, DecisionState::Superseded, None, None).await?;
+            store::set_decision_state(&mut tx, original.id, DecisionState::Superseded, None, None)
+                .await?;
             let kept: Vec<_> = store::actions_for_decision(&mut tx, original.id)
                 .await?
                 .into_iter()
@@ -315,7 +361,11 @@ pub async fn decide(
                 },
             )
             .await?;
-            for a in d.actions.iter().filter(|a| a.kind.is_delivered() && !kept.contains(a)) {
+            for a in d
+                .actions
+                .iter()
+                .filter(|a| a.kind.is_delivered() && !kept.contains(a))
+            {
                 store::insert_action(&mut tx, id, case.id, a, ActionState::Active, now).await?;
             }
             let decision = store::read_decision(&mut tx, id)
@@ -327,8 +377,17 @@ pub async fn decide(
                 Notify::AffectedUser
             };
             events.extend(
-                enforcement::take_effect(&mut tx, desk, &case, &decision, Some(policy), &reports, now, notify)
-                    .await?,
+                enforcement::take_effect(
+                    &mut tx,
+                    desk,
+                    &case,
+                    &decision,
+                    Some(policy),
+                    &reports,
+                    now,
+                    notify,
+                )
+                .await?,
             );
             new_decision_id = Some(id);
         }
@@ -386,7 +445,15 @@ pub async fn decide(
         now,
     )
     .await?;
-    cases::append(&mut tx, &mut case, told.into_iter().collect(), who, None, now).await?;
+    cases::append(
+        &mut tx,
+        &mut case,
+        told.into_iter().collect(),
+        who,
+        None,
+        now,
+    )
+    .await?;
     cases::save_case(&mut tx, &case, now).await?;
     tx.commit().await?;
     metrics::counter!("warden_appeal_outcomes_total", "outcome" => outcome).increment(1);

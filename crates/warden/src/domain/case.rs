@@ -543,7 +543,11 @@ impl Case {
 
     /// Records a decision. Its actions wait for a lead when `awaiting_approval`; otherwise the
     /// case closes. A case open for an appeal is decided through the appeal.
-    pub fn decide(&self, draft: DecisionDraft, awaiting_approval: bool) -> Result<Vec<CaseEvent>, Error> {
+    pub fn decide(
+        &self,
+        draft: DecisionDraft,
+        awaiting_approval: bool,
+    ) -> Result<Vec<CaseEvent>, Error> {
         if self.open_appeal.is_some() {
             return Err(Error::Conflict(
                 "this case is open for an appeal: decide the appeal".into(),
@@ -783,7 +787,7 @@ mod tests {
         run!(
             c,
             c.decide(draft(9, Verdict::Violating, "spam link"), false)
-            .unwrap(),
+                .unwrap(),
             t(20),
         );
         assert_eq!(c.status, CaseStatus::Closed);
@@ -795,7 +799,8 @@ mod tests {
     #[test]
     fn illegal_moves_name_the_current_state() {
         let c = triaged_case();
-        let err = c.decide(draft(1, Verdict::NotViolating, "x"), false)
+        let err = c
+            .decide(draft(1, Verdict::NotViolating, "x"), false)
             .unwrap_err();
         assert_eq!(err.to_string(), "cannot decide a case that is triaged");
         assert!(matches!(
@@ -857,10 +862,7 @@ mod tests {
             c.claim(2, t(100), LEASE).is_err(),
             "a waiting case is not claimable"
         );
-        assert!(
-            c.decide(draft(1, Verdict::Refer, "x"), false)
-                .is_err()
-        );
+        assert!(c.decide(draft(1, Verdict::Refer, "x"), false).is_err());
         c.apply(
             &CaseEvent::ConsultationAnswered {
                 consultation_id: 1,
@@ -924,7 +926,7 @@ mod tests {
         run!(
             c,
             c.decide(draft(1, Verdict::NotViolating, "fine"), false)
-            .unwrap(),
+                .unwrap(),
             t(242),
         );
         assert!(

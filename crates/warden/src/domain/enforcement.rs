@@ -482,7 +482,11 @@ mod tests {
             ["actions[0].countries[1]", "actions[0].countries[2]"]
         );
         assert_eq!(
-            problems(&[ActionSpec::new(ActionKind::SuspendAccount)], post, Some("u1")),
+            problems(
+                &[ActionSpec::new(ActionKind::SuspendAccount)],
+                post,
+                Some("u1")
+            ),
             ["actions[0].until"]
         );
         let mut past = ActionSpec::new(ActionKind::SuspendAccount);
@@ -503,7 +507,14 @@ mod tests {
             problems(&[ActionSpec::new(ActionKind::RejectAd)], post, None),
             ["actions[0].kind"]
         );
-        assert!(problems(&[ActionSpec::new(ActionKind::RejectAd)], SubjectKind::Ad, None).is_empty());
+        assert!(
+            problems(
+                &[ActionSpec::new(ActionKind::RejectAd)],
+                SubjectKind::Ad,
+                None
+            )
+            .is_empty()
+        );
         assert_eq!(
             problems(
                 &[
@@ -539,8 +550,13 @@ mod tests {
         assert!(approval_reasons(&rule, &remove, &none, false).is_empty());
         assert_eq!(approval_reasons(&rule, &remove, &hp, false).len(), 1);
         assert_eq!(
-            approval_reasons(&rule, &[ActionSpec::new(ActionKind::DisableAccount)], &none, false)
-                .len(),
+            approval_reasons(
+                &rule,
+                &[ActionSpec::new(ActionKind::DisableAccount)],
+                &none,
+                false
+            )
+            .len(),
             1
         );
         assert_eq!(approval_reasons(&rule, &remove, &none, true).len(), 1);
@@ -560,13 +576,29 @@ mod tests {
             expires_at: now() - Duration::days(days_ago) + p.expiry(),
             removed_at: removed.then(now),
         };
-        let record = [strike(2, 10, false), strike(2, 100, false), strike(3, 5, true)];
+        let record = [
+            strike(2, 10, false),
+            strike(2, 100, false),
+            strike(3, 5, true),
+        ];
         let s = standing(&p, "u1", &record, 0, now());
         assert_eq!((s.active_points, s.active_strikes.len()), (2, 1));
         assert_eq!(s.suggested_penalty, Penalty::Warn);
-        assert_eq!(standing(&p, "u1", &record, 1, now()).suggested_penalty, Penalty::Suspend1Day);
-        assert_eq!(standing(&p, "u1", &record, 3, now()).suggested_penalty, Penalty::Suspend7Days);
-        assert_eq!(standing(&p, "u1", &record, 6, now()).suggested_penalty, Penalty::Disable);
-        assert_eq!(standing(&p, "u1", &[], 0, now()).suggested_penalty, Penalty::None);
+        assert_eq!(
+            standing(&p, "u1", &record, 1, now()).suggested_penalty,
+            Penalty::Suspend1Day
+        );
+        assert_eq!(
+            standing(&p, "u1", &record, 3, now()).suggested_penalty,
+            Penalty::Suspend7Days
+        );
+        assert_eq!(
+            standing(&p, "u1", &record, 6, now()).suggested_penalty,
+            Penalty::Disable
+        );
+        assert_eq!(
+            standing(&p, "u1", &[], 0, now()).suggested_penalty,
+            Penalty::None
+        );
     }
 }

@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 
 use super::enforcement::{ActionKind, ActionSpec};
 use super::priority::{Factor, Priority, TriageInput};
+use super::reply::{Audience, Purpose};
 use super::report::Source;
 use super::sla::SlaTarget;
 use super::subject::{Snapshot, SubjectKind};
-use super::reply::{Audience, Purpose};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

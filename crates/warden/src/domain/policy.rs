@@ -180,8 +180,8 @@ pub struct PolicyBook {
 
 impl PolicyBook {
     pub fn from_toml(text: &str) -> Result<Self, Error> {
-        let de = toml::Deserializer::parse(text)
-            .map_err(|e| Error::field("policies", e.to_string()))?;
+        let de =
+            toml::Deserializer::parse(text).map_err(|e| Error::field("policies", e.to_string()))?;
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             Error::field(
@@ -234,7 +234,7 @@ impl PolicyBook {
 }
 
 /// The version of a policy in effect on `day`: the highest version effective by then.
-pub fn in_effect<'a>(versions: &'a [Policy], day: NaiveDate) -> Option<&'a Policy> {
+pub fn in_effect(versions: &[Policy], day: NaiveDate) -> Option<&Policy> {
     versions
         .iter()
         .filter(|p| p.effective <= day)
@@ -281,7 +281,14 @@ mod tests {
         assert_eq!((r.id.as_str(), r.version), ("law.de.hate_speech", Some(3)));
         assert_eq!(r.to_string(), "law.de.hate_speech@3");
         assert_eq!(PolicyRef::parse("ip.copyright").unwrap().version, None);
-        for bad in ["", "Ip.copyright", "ip..x", "ip.copyright@0", "ip.copyright@x", "a b"] {
+        for bad in [
+            "",
+            "Ip.copyright",
+            "ip..x",
+            "ip.copyright@0",
+            "ip.copyright@x",
+            "a b",
+        ] {
             assert!(PolicyRef::parse(bad).is_none(), "{bad}");
         }
     }
@@ -333,7 +340,11 @@ mod tests {
         );
         p.jurisdiction = None;
         assert_eq!(
-            fields(PolicyBook { policies: vec![p] }.check(&areas()).unwrap_err()),
+            fields(
+                PolicyBook { policies: vec![p] }
+                    .check(&areas())
+                    .unwrap_err()
+            ),
             ["policies[0].legal_ground"]
         );
     }
@@ -344,7 +355,11 @@ mod tests {
         p.dsa_category = "STATEMENT_CATEGORY_NOPE".into();
         p.dsa_keywords = vec!["KEYWORD_HATE_SPEECH".into(), "KEYWORD_NOPE".into()];
         p.area = Some("nowhere".into());
-        let f = fields(PolicyBook { policies: vec![p] }.check(&areas()).unwrap_err());
+        let f = fields(
+            PolicyBook { policies: vec![p] }
+                .check(&areas())
+                .unwrap_err(),
+        );
         assert_eq!(
             f,
             [
@@ -362,7 +377,9 @@ mod tests {
         };
         let again = PolicyBook::from_toml(&book.to_toml()).unwrap();
         assert_eq!(again.policies, book.policies);
-        let bad = book.to_toml().replace("strike_weight = 2", "strike_weight = \"two\"");
+        let bad = book
+            .to_toml()
+            .replace("strike_weight = 2", "strike_weight = \"two\"");
         assert_eq!(
             fields(PolicyBook::from_toml(&bad).unwrap_err()),
             ["policies[0].strike_weight"]

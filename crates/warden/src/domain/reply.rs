@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 use super::validate::Checker;
 use crate::error::Error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     Acknowledgement,
@@ -20,7 +22,9 @@ pub enum Purpose {
     AppealModified,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     Reporter,
@@ -104,7 +108,10 @@ pub fn redress(
     out_of_court_body: &str,
 ) -> String {
     let b = out_of_court_body;
-    match (language, appeal_until.map(|d| d.format("%Y-%m-%d").to_string())) {
+    match (
+        language,
+        appeal_until.map(|d| d.format("%Y-%m-%d").to_string()),
+    ) {
         ("de", Some(d)) => format!(
             "Sie können diese Entscheidung bis zum {d} über unser internes Beschwerdeverfahren kostenlos anfechten. \
              Sie können sich auch an {b} wenden oder ein Gericht anrufen."
@@ -196,7 +203,11 @@ impl TemplateBook {
         let book: TemplateBook = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             Error::field(
-                if path == "." { "templates".into() } else { path },
+                if path == "." {
+                    "templates".into()
+                } else {
+                    path
+                },
                 e.into_inner().message().to_string(),
             )
         })?;
@@ -217,7 +228,10 @@ impl TemplateBook {
             check_text(&mut c, &at("subject"), &t.subject);
             check_text(&mut c, &at("body"), &t.body);
             if !seen.insert((t.purpose, t.audience, t.language.as_str())) {
-                c.fail(&at("language"), "this purpose and audience already has this language");
+                c.fail(
+                    &at("language"),
+                    "this purpose and audience already has this language",
+                );
             }
         }
         let languages: BTreeSet<(Purpose, Audience)> = self
@@ -244,7 +258,12 @@ impl TemplateBook {
 
     /// The template for this purpose and audience in `language`, else in English; `None` when the
     /// desk sends no such message.
-    pub fn find(&self, purpose: Purpose, audience: Audience, language: Option<&str>) -> Option<&Template> {
+    pub fn find(
+        &self,
+        purpose: Purpose,
+        audience: Audience,
+        language: Option<&str>,
+    ) -> Option<&Template> {
         let of = |lang: &str| {
             self.templates
                 .iter()
@@ -296,15 +315,28 @@ mod tests {
             ("redress", "Appeal within 6 months.".to_string()),
         ]);
         let r = b
-            .render(Purpose::Acknowledgement, Audience::Reporter, Some("fr"), &values)
+            .render(
+                Purpose::Acknowledgement,
+                Audience::Reporter,
+                Some("fr"),
+                &values,
+            )
             .unwrap();
         assert_eq!(r.language, "en", "falls back to English");
         assert_eq!(r.subject, "Report R-9");
         assert_eq!(r.body, "Case C-7: {literal} Appeal within 6 months.");
         let de = b
-            .render(Purpose::Acknowledgement, Audience::Reporter, Some("de"), &values)
+            .render(
+                Purpose::Acknowledgement,
+                Audience::Reporter,
+                Some("de"),
+                &values,
+            )
             .unwrap();
-        assert_eq!((de.language.as_str(), de.subject.as_str()), ("de", "Meldung R-9"));
+        assert_eq!(
+            (de.language.as_str(), de.subject.as_str()),
+            ("de", "Meldung R-9")
+        );
         assert!(
             b.render(Purpose::AppealUpheld, Audience::Reporter, None, &values)
                 .is_none()
@@ -313,14 +345,23 @@ mod tests {
 
     #[test]
     fn unknown_placeholders_and_broken_braces_are_refused_at_load() {
-        assert_eq!(fields(book("Hello {reporter_name}").unwrap_err()), ["templates[0].body"]);
-        assert_eq!(fields(book("Hello {case_ref").unwrap_err()), ["templates[0].body"]);
+        assert_eq!(
+            fields(book("Hello {reporter_name}").unwrap_err()),
+            ["templates[0].body"]
+        );
+        assert_eq!(
+            fields(book("Hello {case_ref").unwrap_err()),
+            ["templates[0].body"]
+        );
         assert_eq!(fields(book("Hello }").unwrap_err()), ["templates[0].body"]);
     }
 
     #[test]
     fn a_variant_without_english_is_refused() {
         let text = "[[templates]]\npurpose = \"appeal_upheld\"\naudience = \"reporter\"\nlanguage = \"de\"\nsubject = \"x\"\nbody = \"y\"\n";
-        assert_eq!(fields(TemplateBook::from_toml(text).unwrap_err()), ["templates"]);
+        assert_eq!(
+            fields(TemplateBook::from_toml(text).unwrap_err()),
+            ["templates"]
+        );
     }
 }

@@ -89,7 +89,8 @@ impl Deliverer {
         // while this one may still deliver it.
         let timeout = i64::try_from(cfg.timeout_seconds).unwrap_or(60);
         let lock_until = now + chrono::Duration::seconds(2 * timeout + 5);
-        let due = store::take_due(&self.desk.db, &self.worker, now, lock_until, cfg.batch_size).await?;
+        let due =
+            store::take_due(&self.desk.db, &self.worker, now, lock_until, cfg.batch_size).await?;
         let secret = cfg.secret();
         // The batch's tries run together, so one slow answer does not hold up the rest.
         let mut tries = tokio::task::JoinSet::new();
@@ -114,12 +115,17 @@ impl Deliverer {
                 Outcome::Failed(e) => Some(e.as_str()),
                 Outcome::Delivered => None,
             };
-            store::finish_attempt(&self.desk.db, d.id, &self.worker, state, next, error, at).await?;
+            store::finish_attempt(&self.desk.db, d.id, &self.worker, state, next, error, at)
+                .await?;
             metrics::counter!("warden_deliveries_total", "topic" => d.topic.clone(), "state" => state.as_str())
                 .increment(1);
             match state {
-                DeliveryState::Dead => tracing::warn!(id = d.id, key = %d.idempotency_key, error = ?error, "delivery dead-lettered"),
-                DeliveryState::Failed => tracing::info!(id = d.id, key = %d.idempotency_key, error = ?error, retry_at = %next, "delivery failed; will retry"),
+                DeliveryState::Dead => {
+                    tracing::warn!(id = d.id, key = %d.idempotency_key, error = ?error, "delivery dead-lettered")
+                }
+                DeliveryState::Failed => {
+                    tracing::info!(id = d.id, key = %d.idempotency_key, error = ?error, retry_at = %next, "delivery failed; will retry")
+                }
                 _ => tracing::debug!(id = d.id, key = %d.idempotency_key, "delivered"),
             }
         }
@@ -168,7 +174,10 @@ impl Deliverer {
 async fn send(request: reqwest::RequestBuilder) -> Outcome {
     match request.send().await {
         Ok(r) if r.status().is_success() => Outcome::Delivered,
-        Ok(r) => Outcome::Failed(format!("the platform answered HTTP {}", r.status().as_u16())),
+        Ok(r) => Outcome::Failed(format!(
+            "the platform answered HTTP {}",
+            r.status().as_u16()
+        )),
         Err(e) if e.is_timeout() => Outcome::Failed("the platform did not answer in time".into()),
         Err(e) if e.is_connect() => Outcome::Failed("cannot connect to the platform".into()),
         Err(e) => Outcome::Failed(format!("delivery failed: {e}")),
@@ -244,7 +253,10 @@ mod tests {
         let (state, next) = next_state(&fail, 0, &cfg, now, 1.0);
         assert_eq!(state, DeliveryState::Failed);
         assert_eq!((next - now).num_seconds(), cfg.backoff_base_seconds);
-        assert_eq!(next_state(&fail, 1, &cfg, now, 1.0).0, DeliveryState::Failed);
+        assert_eq!(
+            next_state(&fail, 1, &cfg, now, 1.0).0,
+            DeliveryState::Failed
+        );
         assert_eq!(next_state(&fail, 2, &cfg, now, 1.0).0, DeliveryState::Dead);
         assert_eq!(
             next_state(&Outcome::Delivered, 2, &cfg, now, 1.0).0,

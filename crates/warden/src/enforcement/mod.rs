@@ -70,9 +70,8 @@ pub async fn policy_versions(desk: &Desk, id: &str) -> Result<Vec<Policy>> {
 
 /// The policy a reference names: the exact version, or the one in effect on `day`.
 pub async fn resolve_policy(desk: &Desk, reference: &str, day: NaiveDate) -> Result<Policy> {
-    let r = PolicyRef::parse(reference).ok_or_else(|| {
-        Error::field("policy", "must be a policy id, optionally with @version")
-    })?;
+    let r = PolicyRef::parse(reference)
+        .ok_or_else(|| Error::field("policy", "must be a policy id, optionally with @version"))?;
     let versions = policy_versions(desk, &r.id).await?;
     let found = match r.version {
         Some(v) => versions.into_iter().find(|p| p.version == v),
@@ -279,8 +278,16 @@ fn action_payload(
     })
 }
 
-/// Distinct reporters of a case with the report that first brought each, and their sources.
-fn reporters(reports: &[ReportRow]) -> (Vec<(i64, Source, String, Option<String>)>, Vec<Source>) {
+/// One reporter of a case, with the report that first brought them.
+struct CaseReporter {
+    report_id: i64,
+    source: Source,
+    id: String,
+    language: Option<String>,
+}
+
+/// Distinct reporters of a case, and the sources of all its reports.
+fn reporters(reports: &[ReportRow]) -> (Vec<CaseReporter>, Vec<Source>) {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     let mut sources = Vec::new();
@@ -290,7 +297,12 @@ fn reporters(reports: &[ReportRow]) -> (Vec<(i64, Source, String, Option<String>
         };
         sources.push(report.source);
         if seen.insert((report.source.as_str(), report.reporter.id.clone())) {
-            out.push((r.id, report.source, report.reporter.id, report.reporter.language));
+            out.push(CaseReporter {
+                report_id: r.id,
+                source: report.source,
+                id: report.reporter.id,
+                language: report.reporter.language,
+            });
         }
     }
     (out, sources)
@@ -317,13 +329,23 @@ pub async fn take_effect(
         }
         if matches!(a.state, ActionState::Held | ActionState::Active) {
             let payload = action_payload("action", &a, case, decision, None, now);
-            store::enqueue(conn, "action", Some(case.id), &format!("action-{}", a.id), &payload, now)
-                .await?;
+            store::enqueue(
+                conn,
+                "action",
+                Some(case.id),
+                &format!("action-{}", a.id),
+                &payload,
+                now,
+            )
+            .await?;
         }
     }
     let account = account_of(case);
     if let (Some(p), Some(account)) = (policy, account)
-        && decision.actions.iter().any(|a| a.kind == ActionKind::Strike)
+        && decision
+            .actions
+            .iter()
+            .any(|a| a.kind == ActionKind::Strike)
     {
         store::insert_strike(
             conn,
@@ -340,12 +362,19 @@ pub async fn take_effect(
     let mut scope = String::from("all countries");
     if let (Some(p), true) = (policy, decision.restricts) {
         let facts = StatementFacts {
-            puid: format!("{}-decision-{}", desk.config.statements.puid_prefix, decision.id),
+            puid: format!(
+                "{}-decision-{}",
+                desk.config.statements.puid_prefix, decision.id
+            ),
             policy: p,
             actions: &decision.actions,
             explanation: decision.explanation.as_deref().unwrap_or_default(),
             subject_kind: case.subject_kind,
-            content_language: case.snapshot.language.as_deref().or(case.language.as_deref()),
+            content_language: case
+                .snapshot
+                .language
+                .as_deref()
+                .or(case.language.as_deref()),
             content_date: case.opened_at.date_naive(),
             applied_at: now,
             sources: &sources,
@@ -359,7 +388,11 @@ pub async fn take_effect(
                         .collect(),
                 )
             })?;
-            if let Some(geo) = decision.actions.iter().find(|a| a.kind == ActionKind::GeoBlock) {
+            if let Some(geo) = decision
+                .actions
+                .iter()
+                .find(|a| a.kind == ActionKind::GeoBlock)
+            {
                 scope = geo.countries.join(", ");
             }
             store::insert_statement(conn, decision.id, &s, now).await?;
@@ -369,7 +402,10 @@ pub async fn take_effect(
         return Ok(Vec::new());
     }
     let mut values = replies::case_values(case);
-    values.insert("policy_title", policy.map(|p| p.title.clone()).unwrap_or_default());
+    values.insert(
+        "policy_title",
+        policy.map(|p| p.title.clone()).unwrap_or_default(),
+    );
     values.insert("policy_ref", decision.policy.clone().unwrap_or_default());
     values.insert(
         "actions",
@@ -387,7 +423,11 @@ pub async fn take_effect(
     );
     values.insert("decision_date", now.format("%Y-%m-%d").to_string());
     let appealable_until = (now + Duration::days(desk.config.appeals.window_days)).date_naive();
-    let language = case.snapshot.language.as_deref().or(case.language.as_deref());
+    let language = case
+        .snapshot
+        .language
+        .as_deref()
+        .or(case.language.as_deref());
     let mut events = Vec::new();
     if decision.restricts
         && let Some(account) = account
@@ -419,11 +459,11 @@ pub async fn take_effect(
         } else {
             Purpose::OutcomeNoAction
         };
-        for (report_id, source, reporter, reporter_language) in &reporters {
-            let Some(audience) = audience_for(*source) else {
+        for r in &reporters {
+            let Some(audience) = audience_for(r.source) else {
                 continue;
             };
-            values.insert("report_ref", format!("R-{report_id}"));
+            values.insert("report_ref", format!("R-{}", r.report_id));
             events.extend(
                 replies::queue(
                     conn,
@@ -432,11 +472,11 @@ pub async fn take_effect(
                     Outgoing {
                         purpose,
                         audience,
-                        recipient: reporter,
-                        language: reporter_language.as_deref().or(language),
+                        recipient: &r.id,
+                        language: r.language.as_deref().or(language),
                         decision_id: Some(decision.id),
                         appeal_id: None,
-                        report_id: Some(*report_id),
+                        report_id: Some(r.report_id),
                         redress: if audience == Audience::Reporter {
                             Redress::Appeal(appealable_until)
                         } else {
@@ -499,7 +539,9 @@ async fn decision_for_lead(desk: &Desk, actor: &Actor, decision_id: i64) -> Resu
         .await?
         .ok_or(Error::NotFound("decision"))?;
     if d.state != DecisionState::AwaitingApproval {
-        return Err(Error::Conflict("this decision is not waiting for approval".into()));
+        return Err(Error::Conflict(
+            "this decision is not waiting for approval".into(),
+        ));
     }
     if d.decided_by == actor.user_id {
         return Err(Error::Forbidden(
@@ -510,7 +552,11 @@ async fn decision_for_lead(desk: &Desk, actor: &Actor, decision_id: i64) -> Resu
 }
 
 /// A lead approves a held decision: its actions take effect and the case closes.
-pub async fn approve(desk: &Desk, actor: &Actor, decision_id: i64) -> Result<(DecisionRecord, Case)> {
+pub async fn approve(
+    desk: &Desk,
+    actor: &Actor,
+    decision_id: i64,
+) -> Result<(DecisionRecord, Case)> {
     let d = decision_for_lead(desk, actor, decision_id).await?;
     let policy = match &d.policy {
         Some(r) => Some(resolve_policy(desk, r, desk.now().date_naive()).await?),
@@ -522,10 +568,25 @@ pub async fn approve(desk: &Desk, actor: &Actor, decision_id: i64) -> Result<(De
     let events = case.approve(decision_id)?;
     let who = Who::user(actor);
     cases::append(&mut tx, &mut case, events, who, None, now).await?;
-    store::set_decision_state(&mut tx, decision_id, DecisionState::Effective, Some(actor.user_id), Some(now))
-        .await?;
-    let events = take_effect(&mut tx, desk, &case, &d, policy.as_ref(), &reports, now, Notify::Everyone)
-        .await?;
+    store::set_decision_state(
+        &mut tx,
+        decision_id,
+        DecisionState::Effective,
+        Some(actor.user_id),
+        Some(now),
+    )
+    .await?;
+    let events = take_effect(
+        &mut tx,
+        desk,
+        &case,
+        &d,
+        policy.as_ref(),
+        &reports,
+        now,
+        Notify::Everyone,
+    )
+    .await?;
     cases::append(&mut tx, &mut case, events, who, None, now).await?;
     cases::save_case(&mut tx, &case, now).await?;
     tx.commit().await?;
@@ -549,7 +610,15 @@ pub async fn reject(
     let now = desk.now();
     let (mut tx, mut case) = lock_visible(desk, actor, d.case_id).await?;
     let events = case.reject(decision_id, d.decided_by, now + desk.config.lease())?;
-    cases::append(&mut tx, &mut case, events, Who::user(actor), Some(reason), now).await?;
+    cases::append(
+        &mut tx,
+        &mut case,
+        events,
+        Who::user(actor),
+        Some(reason),
+        now,
+    )
+    .await?;
     store::set_decision_state(&mut tx, decision_id, DecisionState::Rejected, None, None).await?;
     for a in store::actions_for_decision(&mut tx, decision_id).await? {
         store::set_action_state(&mut tx, a.id, ActionState::Cancelled, Some(now)).await?;
@@ -581,10 +650,23 @@ pub async fn expire_actions(desk: &Desk) -> Result<usize> {
                 continue;
             };
             store::set_action_state(&mut tx, a.id, ActionState::Expired, Some(now)).await?;
-            let payload =
-                action_payload("reversal", &a, &case, &decision, Some(ReversalCause::Expired), now);
-            store::enqueue(&mut tx, "reversal", Some(case_id), &format!("reversal-{}", a.id), &payload, now)
-                .await?;
+            let payload = action_payload(
+                "reversal",
+                &a,
+                &case,
+                &decision,
+                Some(ReversalCause::Expired),
+                now,
+            );
+            store::enqueue(
+                &mut tx,
+                "reversal",
+                Some(case_id),
+                &format!("reversal-{}", a.id),
+                &payload,
+                now,
+            )
+            .await?;
             events.push(CaseEvent::ActionReversed {
                 action_id: a.id,
                 action: a.spec.kind,

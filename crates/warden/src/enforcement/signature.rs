@@ -70,7 +70,10 @@ mod tests {
     fn a_signature_verifies_and_any_change_breaks_it() {
         let h = sign(b"s3cret", 1_700_000_000, b"{\"a\":1}");
         assert!(h.starts_with("t=1700000000,v1="));
-        assert_eq!(verify(b"s3cret", &h, b"{\"a\":1}", 1_700_000_010, 300), Ok(()));
+        assert_eq!(
+            verify(b"s3cret", &h, b"{\"a\":1}", 1_700_000_010, 300),
+            Ok(())
+        );
         assert_eq!(
             verify(b"s3cret", &h, b"{\"a\":2}", 1_700_000_010, 300),
             Err(SignatureError::Mismatch)

@@ -43,7 +43,9 @@ pub fn statement_of_reasons(f: &StatementFacts<'_>) -> Option<Statement> {
     for a in f.actions {
         let v = match a.kind {
             ActionKind::Remove => Some(DecisionVisibility::ContentRemoved),
-            ActionKind::GeoBlock | ActionKind::RejectAd => Some(DecisionVisibility::ContentDisabled),
+            ActionKind::GeoBlock | ActionKind::RejectAd => {
+                Some(DecisionVisibility::ContentDisabled)
+            }
             ActionKind::Demote => Some(DecisionVisibility::ContentDemoted),
             ActionKind::AgeRestrict => Some(DecisionVisibility::ContentAgeRestricted),
             ActionKind::Label => Some(DecisionVisibility::ContentLabelled),
@@ -128,7 +130,10 @@ pub fn statement_of_reasons(f: &StatementFacts<'_>) -> Option<Statement> {
         SubjectKind::Account => (vec![ContentType::Other], Some("Account profile")),
         SubjectKind::Page => (vec![ContentType::Other], Some("Page")),
         SubjectKind::Group => (vec![ContentType::Other], Some("Group")),
-        SubjectKind::Url => (vec![ContentType::Other], Some("Link to an external website")),
+        SubjectKind::Url => (
+            vec![ContentType::Other],
+            Some("Link to an external website"),
+        ),
     };
 
     Some(Statement {
@@ -191,18 +196,20 @@ fn territorial_scope(p: &Policy, actions: &[ActionSpec]) -> Vec<String> {
         .iter()
         .filter(|a| !matches!(a.kind, ActionKind::NoAction | ActionKind::Strike))
         .collect();
-    let mut scope: Vec<String> = if !restricting.is_empty()
-        && restricting.iter().all(|a| a.kind == ActionKind::GeoBlock)
-    {
-        restricting
-            .iter()
-            .flat_map(|a| a.countries.iter().cloned())
-            .collect()
-    } else if let Some(j) = &p.jurisdiction {
-        vec![j.clone()]
-    } else {
-        transparency::EEA_COUNTRIES.iter().map(|c| c.to_string()).collect()
-    };
+    let mut scope: Vec<String> =
+        if !restricting.is_empty() && restricting.iter().all(|a| a.kind == ActionKind::GeoBlock) {
+            restricting
+                .iter()
+                .flat_map(|a| a.countries.iter().cloned())
+                .collect()
+        } else if let Some(j) = &p.jurisdiction {
+            vec![j.clone()]
+        } else {
+            transparency::EEA_COUNTRIES
+                .iter()
+                .map(|c| c.to_string())
+                .collect()
+        };
     scope.retain(|c| transparency::is_eea_country(c));
     scope.sort();
     scope.dedup();
@@ -243,7 +250,12 @@ mod tests {
 
     fn policy(local_law: bool) -> Policy {
         Policy {
-            id: if local_law { "law.de.hate_speech" } else { "community.hate_speech" }.into(),
+            id: if local_law {
+                "law.de.hate_speech"
+            } else {
+                "community.hate_speech"
+            }
+            .into(),
             version: 3,
             title: "Hate speech".into(),
             effective: "2026-01-01".parse().unwrap(),
@@ -312,7 +324,10 @@ mod tests {
         let s = build(&policy(true), &[geo], &[Source::User, Source::Internal]).unwrap();
         s.validate().unwrap();
         assert_eq!(s.decision_ground, DecisionGround::IllegalContent);
-        assert_eq!(s.illegal_content_legal_ground.as_deref(), Some("§ 130 StGB"));
+        assert_eq!(
+            s.illegal_content_legal_ground.as_deref(),
+            Some("§ 130 StGB")
+        );
         assert_eq!(s.territorial_scope, ["AT", "DE"]);
         assert_eq!(s.decision_visibility, [DecisionVisibility::ContentDisabled]);
         assert_eq!(s.source_type, SourceType::Article16);
@@ -349,7 +364,12 @@ mod tests {
 
     #[test]
     fn automated_detection_follows_the_sources() {
-        let s = build(&policy(false), &[spec(ActionKind::Label)], &[Source::Automated]).unwrap();
+        let s = build(
+            &policy(false),
+            &[spec(ActionKind::Label)],
+            &[Source::Automated],
+        )
+        .unwrap();
         assert_eq!(s.automated_detection, YesNo::Yes);
         assert_eq!(s.automated_decision, AutomatedDecision::NotAutomated);
         assert_eq!(s.source_type, SourceType::Voluntary);

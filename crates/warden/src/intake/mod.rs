@@ -14,9 +14,9 @@ use crate::domain::events::CaseEvent;
 use crate::domain::priority::{Priority, Severity, TriageInput};
 use crate::domain::reply::{Purpose, audience_for};
 use crate::domain::report::NewReport;
-use crate::replies::{self, Outgoing, Redress};
 use crate::domain::validate::Checker;
 use crate::error::{Error, Result};
+use crate::replies::{self, Outgoing, Redress};
 use crate::store::cases::{self, NewReportRow, Who};
 use crate::triage::retriage;
 
@@ -232,7 +232,15 @@ async fn take_in(
             now,
         )
         .await?;
-        cases::append(conn, &mut case, ack.into_iter().collect(), Who::SYSTEM, None, now).await?;
+        cases::append(
+            conn,
+            &mut case,
+            ack.into_iter().collect(),
+            Who::SYSTEM,
+            None,
+            now,
+        )
+        .await?;
     }
     cases::save_case(conn, &case, now).await?;
     let receipt = IntakeReceipt {

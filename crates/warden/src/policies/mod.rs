@@ -51,13 +51,16 @@ pub async fn import(desk: &Desk, who: Who<'_>, book: &PolicyBook) -> Result<Impo
             Some(r) if r.policy == *p => summary.unchanged.push(reference),
             Some(_) => c.fail(
                 &format!("policies[{i}].version"),
-                format!("{reference} exists with a different content; give the change a new version"),
+                format!(
+                    "{reference} exists with a different content; give the change a new version"
+                ),
             ),
             None => {
-                if let Some(later) = existing
-                    .iter()
-                    .find(|r| r.policy.id == p.id && r.policy.version > p.version && r.policy.effective < p.effective)
-                {
+                if let Some(later) = existing.iter().find(|r| {
+                    r.policy.id == p.id
+                        && r.policy.version > p.version
+                        && r.policy.effective < p.effective
+                }) {
                     c.fail(
                         &format!("policies[{i}].effective"),
                         format!(
@@ -99,14 +102,20 @@ pub async fn add_version(desk: &Desk, actor: &Actor, policy: &Policy) -> Result<
     let expected = latest.map_or(1, |p| p.version + 1);
     let mut c = Checker::new();
     if policy.version != expected {
-        c.fail("version", format!("the next version of {} is {expected}", policy.id));
+        c.fail(
+            "version",
+            format!("the next version of {} is {expected}", policy.id),
+        );
     }
     if let Some(l) = latest
         && policy.effective < l.effective
     {
         c.fail(
             "effective",
-            format!("must be no earlier than version {} ({})", l.version, l.effective),
+            format!(
+                "must be no earlier than version {} ({})",
+                l.version, l.effective
+            ),
         );
     }
     c.finish()?;

@@ -43,7 +43,10 @@ pub fn case_values(case: &Case) -> BTreeMap<&'static str, String> {
         ("case_ref", format!("C-{}", case.id)),
         ("subject_kind", case.subject_kind.as_str().to_string()),
         ("subject_ref", case.external_id.clone()),
-        ("received_date", case.opened_at.format("%Y-%m-%d").to_string()),
+        (
+            "received_date",
+            case.opened_at.format("%Y-%m-%d").to_string(),
+        ),
     ])
 }
 

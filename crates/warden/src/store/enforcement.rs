@@ -18,7 +18,8 @@ fn dynamic(sql: String) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::Any
 }
 
 fn json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::Internal(format!("stored {what} unreadable: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| Error::Internal(format!("stored {what} unreadable: {e}")))
 }
 
 fn opt_millis(r: &sqlx::any::AnyRow, i: usize) -> Result<Option<DateTime<Utc>>> {
@@ -121,7 +122,11 @@ pub async fn policies_last_seen(db: &Db, user: i64) -> Result<Option<DateTime<Ut
     row.map(|r| Ok(from_millis(r.try_get(0)?))).transpose()
 }
 
-pub async fn mark_policies_seen(conn: &mut AnyConnection, user: i64, at: DateTime<Utc>) -> Result<()> {
+pub async fn mark_policies_seen(
+    conn: &mut AnyConnection,
+    user: i64,
+    at: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO policy_reads (user_id, seen_at) VALUES ($1, $2) \
          ON CONFLICT (user_id) DO UPDATE SET seen_at = excluded.seen_at",
@@ -280,10 +285,12 @@ pub async fn read_decision(conn: &mut AnyConnection, id: i64) -> Result<Option<D
 }
 
 pub async fn decisions_for_case(db: &Db, case_id: i64) -> Result<Vec<DecisionRecord>> {
-    let rows = dynamic(format!("SELECT {DECISION_COLUMNS} WHERE case_id = $1 ORDER BY id"))
-        .bind(case_id)
-        .fetch_all(db.reader())
-        .await?;
+    let rows = dynamic(format!(
+        "SELECT {DECISION_COLUMNS} WHERE case_id = $1 ORDER BY id"
+    ))
+    .bind(case_id)
+    .fetch_all(db.reader())
+    .await?;
     rows.iter().map(decision_from_row).collect()
 }
 
@@ -422,10 +429,12 @@ pub async fn actions_for_decision(
 }
 
 pub async fn actions_for_case(db: &Db, case_id: i64) -> Result<Vec<ActionRecord>> {
-    let rows = dynamic(format!("SELECT {ACTION_COLUMNS} WHERE case_id = $1 ORDER BY id"))
-        .bind(case_id)
-        .fetch_all(db.reader())
-        .await?;
+    let rows = dynamic(format!(
+        "SELECT {ACTION_COLUMNS} WHERE case_id = $1 ORDER BY id"
+    ))
+    .bind(case_id)
+    .fetch_all(db.reader())
+    .await?;
     rows.iter().map(action_from_row).collect()
 }
 
@@ -445,7 +454,11 @@ pub async fn set_action_state(
 }
 
 /// Cases with an active action whose end date has passed.
-pub async fn cases_with_expired_actions(db: &Db, now: DateTime<Utc>, limit: i64) -> Result<Vec<i64>> {
+pub async fn cases_with_expired_actions(
+    db: &Db,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<i64>> {
     let rows = sqlx::query(
         "SELECT DISTINCT case_id FROM enforcement_actions \
          WHERE state = 'active' AND until_at IS NOT NULL AND until_at <= $1 LIMIT $2",
@@ -529,13 +542,15 @@ pub async fn insert_statement(
     statement: &transparency::Statement,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO statements (decision_id, puid, body, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(decision_id)
-        .bind(statement.puid.clone())
-        .bind(serde_json::to_string(statement)?)
-        .bind(to_millis(at))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO statements (decision_id, puid, body, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(decision_id)
+    .bind(statement.puid.clone())
+    .bind(serde_json::to_string(statement)?)
+    .bind(to_millis(at))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -565,7 +580,12 @@ pub async fn statements_since(
     .fetch_all(db.reader())
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get(0)?, json(&r.try_get::<String, _>(1)?, "statement")?)))
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                json(&r.try_get::<String, _>(1)?, "statement")?,
+            ))
+        })
         .collect()
 }
 
@@ -741,10 +761,12 @@ pub async fn read_appeal(conn: &mut AnyConnection, id: i64) -> Result<Option<App
 }
 
 pub async fn appeals_for_case(db: &Db, case_id: i64) -> Result<Vec<AppealRecord>> {
-    let rows = dynamic(format!("SELECT {APPEAL_COLUMNS} WHERE case_id = $1 ORDER BY id"))
-        .bind(case_id)
-        .fetch_all(db.reader())
-        .await?;
+    let rows = dynamic(format!(
+        "SELECT {APPEAL_COLUMNS} WHERE case_id = $1 ORDER BY id"
+    ))
+    .bind(case_id)
+    .fetch_all(db.reader())
+    .await?;
     rows.iter().map(appeal_from_row).collect()
 }
 
@@ -964,7 +986,9 @@ pub async fn list_deliveries(
         "SELECT {DELIVERY_COLUMNS}{filter} ORDER BY id DESC LIMIT {}",
         limit.clamp(1, 1000)
     );
-    let rows = super::query_with_args(sql, &p.0).fetch_all(db.reader()).await?;
+    let rows = super::query_with_args(sql, &p.0)
+        .fetch_all(db.reader())
+        .await?;
     rows.iter().map(delivery_from_row).collect()
 }
 

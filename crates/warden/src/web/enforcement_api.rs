@@ -33,7 +33,10 @@ pub struct DecisionReceipt {
     pub case: CaseSummary,
 }
 
-fn receipt(state: &AppState, (decision, case): (DecisionRecord, crate::domain::case::Case)) -> DecisionReceipt {
+fn receipt(
+    state: &AppState,
+    (decision, case): (DecisionRecord, crate::domain::case::Case),
+) -> DecisionReceipt {
     DecisionReceipt {
         decision_id: decision.id,
         decision,
@@ -64,7 +67,9 @@ pub async fn decision_form(
     Authenticated(actor): Authenticated,
     Path(id): Path<i64>,
 ) -> Result<Json<DecisionForm>> {
-    Ok(Json(enforcement::decision_form(&state.desk, &actor, id).await?))
+    Ok(Json(
+        enforcement::decision_form(&state.desk, &actor, id).await?,
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -87,7 +92,9 @@ pub async fn case_enforcement(
 ) -> Result<Json<EnforcementRecord>> {
     actor.require(Permission::ReadCases)?;
     let db = &state.desk.db;
-    let case = cases::get_case(db, id).await?.ok_or(Error::NotFound("case"))?;
+    let case = cases::get_case(db, id)
+        .await?
+        .ok_or(Error::NotFound("case"))?;
     actor.check_visible(&case)?;
     Ok(Json(EnforcementRecord {
         decisions: store::decisions_for_case(db, id).await?,
@@ -98,7 +105,11 @@ pub async fn case_enforcement(
     }))
 }
 
-async fn visible_decision(state: &AppState, actor: &crate::access::Actor, id: i64) -> Result<DecisionRecord> {
+async fn visible_decision(
+    state: &AppState,
+    actor: &crate::access::Actor,
+    id: i64,
+) -> Result<DecisionRecord> {
     actor.require(Permission::ReadCases)?;
     let d = store::get_decision(&state.desk.db, id)
         .await?
@@ -254,7 +265,9 @@ pub async fn import_policies(
 ) -> Result<Json<ImportSummary>> {
     actor.require(Permission::ManagePolicies)?;
     let book = PolicyBook::from_toml(&body)?;
-    Ok(Json(policies::import(&state.desk, Who::user(&actor), &book).await?))
+    Ok(Json(
+        policies::import(&state.desk, Who::user(&actor), &book).await?,
+    ))
 }
 
 /// The whole registry as a policy book (TOML).
@@ -363,14 +376,22 @@ pub async fn list_deliveries(
     Authenticated(actor): Authenticated,
     Query(q): Query<DeliveryQuery>,
 ) -> Result<Json<Vec<Delivery>>> {
-    let filter = match q.state.as_deref() {
-        None => None,
-        Some(s) => Some(DeliveryState::parse(s).ok_or_else(|| {
-            Error::field("state", "must be pending, failed, delivered or dead")
-        })?),
-    };
+    let filter =
+        match q.state.as_deref() {
+            None => None,
+            Some(s) => Some(DeliveryState::parse(s).ok_or_else(|| {
+                Error::field("state", "must be pending, failed, delivered or dead")
+            })?),
+        };
     Ok(Json(
-        delivery::list(&state.desk, &actor, filter, q.case_id, q.limit.unwrap_or(100)).await?,
+        delivery::list(
+            &state.desk,
+            &actor,
+            filter,
+            q.case_id,
+            q.limit.unwrap_or(100),
+        )
+        .await?,
     ))
 }
 
@@ -384,4 +405,3 @@ pub async fn retry_delivery(
 ) -> Result<Json<Delivery>> {
     Ok(Json(delivery::retry(&state.desk, &actor, id).await?))
 }
-

@@ -85,7 +85,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(enforcement_api::approve_decision))
         .routes(routes!(enforcement_api::reject_decision))
         .routes(routes!(enforcement_api::account_standing))
-        .routes(routes!(enforcement_api::list_policies, enforcement_api::add_policy))
+        .routes(routes!(
+            enforcement_api::list_policies,
+            enforcement_api::add_policy
+        ))
         .routes(routes!(enforcement_api::policy_versions))
         .routes(routes!(enforcement_api::import_policies))
         .routes(routes!(enforcement_api::export_policies))

@@ -41,6 +41,7 @@ pub fn t0() -> DateTime<Utc> {
 pub const PEOPLE: &[(&str, Role, &[&str])] = &[
     ("admin", Role::Admin, &[]),
     ("lead", Role::Lead, &[]),
+    ("lead2", Role::Lead, &[]),
     ("spec", Role::Specialist, &[]),
     ("spec2", Role::Specialist, &[]),
     ("cs_spec", Role::Specialist, &["child_safety"]),
@@ -88,18 +89,27 @@ async fn database() -> (Db, Option<TempDir>) {
 
 /// A migrated desk on a fresh database, with no users and no server.
 pub async fn bare_desk() -> (Desk, Option<TempDir>) {
+    bare_desk_with(Config::default()).await
+}
+
+pub async fn bare_desk_with(config: Config) -> (Desk, Option<TempDir>) {
     let (db, dir) = database().await;
     db.migrate().await.expect("migrate");
-    (Desk::new(db, Config::default()), dir)
+    (Desk::new(db, config), dir)
 }
 
 pub async fn start() -> TestDesk {
-    let (desk, dir) = bare_desk().await;
+    start_with(Config::default()).await
+}
+
+/// A desk with the demo policy book, the people above and a server, under `config`.
+pub async fn start_with(config: Config) -> TestDesk {
+    let (desk, dir) = bare_desk_with(config).await;
+    let clock = ManualClock::new(t0());
+    let desk = desk.with_clock(Arc::new(clock.clone()));
     warden::demo::import_policies(&desk)
         .await
         .expect("the demo policy book imports");
-    let clock = ManualClock::new(t0());
-    let desk = desk.with_clock(Arc::new(clock.clone()));
     let mut tokens = HashMap::new();
     let mut user_ids = HashMap::new();
     for (name, role, teams) in PEOPLE {

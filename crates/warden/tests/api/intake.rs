@@ -27,7 +27,10 @@ async fn a_report_opens_a_triaged_case_and_a_replay_returns_the_first_receipt() 
         d.count("events").await - d.count("events WHERE case_id IS NULL").await,
         4
     );
-    assert_eq!(d.count("messages WHERE purpose = 'acknowledgement'").await, 1);
+    assert_eq!(
+        d.count("messages WHERE purpose = 'acknowledgement'").await,
+        1
+    );
     assert_eq!(d.count("outbox WHERE topic = 'message'").await, 1);
 
     // The same key for a different report is refused, not silently replayed.

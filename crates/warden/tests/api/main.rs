@@ -3,10 +3,12 @@
 //! database per test).
 
 mod harness;
+mod receiver;
 
 mod access;
 mod cli;
 mod concurrency;
 mod demo;
+mod enforcement;
 mod intake;
 mod review;
