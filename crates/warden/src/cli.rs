@@ -77,6 +77,43 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Import or export the policy registry as a policy book (TOML).
+    Policies {
+        #[command(subcommand)]
+        command: PoliciesCommand,
+    },
+    /// Export data for others, such as statements of reasons for the Transparency Database.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PoliciesCommand {
+    /// Add the versions in a policy book; all of it or nothing.
+    Import { file: PathBuf },
+    /// Write every version of every policy as a policy book.
+    Export {
+        /// The file to write; standard output without it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Statements of reasons issued since a day, as `{"statements":[…]}` batches of at most 100,
+    /// ready for the Transparency Database API (`POST /api/v1/statements`).
+    Statements {
+        /// The first day to include (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        since: String,
+        /// A directory to write one file per batch into; without it, one batch per line on
+        /// standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +166,17 @@ pub async fn run(cli: Cli) -> Result<()> {
                 cli.database_url.clone()
             };
             let desk = open(&cli, &url).await?;
+            // Without a platform of its own, the demo delivers to a simulated one it serves itself.
+            let secret = hex::encode(rand::random::<[u8; 16]>());
+            let simulated = desk.config.delivery.endpoint.is_none();
+            let desk = if simulated {
+                let mut config = (*desk.config).clone();
+                config.delivery.endpoint = Some(format!("http://{listen}/demo/platform/webhook"));
+                config.delivery.secret = Some(secret.clone());
+                Desk::new(desk.db.clone(), config)
+            } else {
+                desk
+            };
             if users::list_users(&desk.db).await?.is_empty() {
                 eprintln!("Creating demo data ({reports} reports over the past week)…");
                 let started = std::time::Instant::now();
@@ -158,7 +206,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!(
                 "  Integrations: `warden --database-url {url} token create platform` prints an API token."
             );
-            serve(desk, listen).await
+            if simulated {
+                println!(
+                    "  Platform: webhooks go to a simulated platform; see what it received at http://{listen}/demo/platform"
+                );
+            }
+            let sim = simulated.then(|| crate::web::platform_sim::router(secret));
+            serve_with(desk, listen, sim).await
         }
         Command::Seed { reports } => {
             let desk = open(&cli, &cli.database_url).await?;
@@ -228,6 +282,47 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Policies {
+            command: PoliciesCommand::Import { file },
+        } => {
+            let desk = open(&cli, &cli.database_url).await?;
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                Error::field("file", format!("cannot read {}: {e}", file.display()))
+            })?;
+            let book = crate::domain::policy::PolicyBook::from_toml(&text)?;
+            let summary = crate::policies::import(
+                &desk,
+                Who {
+                    id: None,
+                    name: "cli",
+                },
+                &book,
+            )
+            .await?;
+            println!(
+                "{} policy versions added, {} already present",
+                summary.added.len(),
+                summary.unchanged.len()
+            );
+            Ok(())
+        }
+        Command::Policies {
+            command: PoliciesCommand::Export { out },
+        } => {
+            let desk = open(&cli, &cli.database_url).await?;
+            let book = crate::policies::export(&desk).await?;
+            write_out(out.as_deref(), &book.to_toml())
+        }
+        Command::Export {
+            command: ExportCommand::Statements { since, out },
+        } => {
+            let since = chrono::NaiveDate::parse_from_str(since, "%Y-%m-%d")
+                .map_err(|_| Error::field("since", "must be a day, YYYY-MM-DD"))?;
+            let desk = open(&cli, &cli.database_url).await?;
+            let (statements, batches) = export_statements(&desk, since, out.as_deref()).await?;
+            eprintln!("{statements} statements in {batches} batches");
+            Ok(())
+        }
         Command::Token {
             command: TokenCommand::Create { username, name },
         } => {
@@ -251,12 +346,77 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+fn write_out(out: Option<&std::path::Path>, text: &str) -> Result<()> {
+    match out {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| Error::field("out", format!("cannot write {}: {e}", path.display()))),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Writes the statements issued since `since` in batches; returns (statements, batches).
+pub async fn export_statements(
+    desk: &Desk,
+    since: chrono::NaiveDate,
+    out: Option<&std::path::Path>,
+) -> Result<(usize, usize)> {
+    let since = since.and_time(chrono::NaiveTime::MIN).and_utc();
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::field("out", format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let (mut after, mut statements, mut written) = (0, 0, 0);
+    loop {
+        let page = crate::store::enforcement::statements_since(
+            &desk.db,
+            since,
+            after,
+            transparency::MAX_BATCH as i64,
+        )
+        .await?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        let batch = transparency::Batch {
+            statements: page.into_iter().map(|(_, s)| s).collect(),
+        };
+        batch.validate().map_err(|v| {
+            Error::Internal(format!(
+                "a stored statement is not valid for the Transparency Database: {}",
+                v.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        })?;
+        statements += batch.statements.len();
+        written += 1;
+        let json = serde_json::to_string(&batch)?;
+        match out {
+            Some(dir) => {
+                let path = dir.join(format!("statements-{written:04}.json"));
+                std::fs::write(&path, json).map_err(|e| {
+                    Error::field("out", format!("cannot write {}: {e}", path.display()))
+                })?;
+            }
+            None => println!("{json}"),
+        }
+    }
+    Ok((statements, written))
+}
+
 async fn serve(desk: Desk, listen: &str) -> Result<()> {
+    serve_with(desk, listen, None).await
+}
+
+async fn serve_with(desk: Desk, listen: &str, extra: Option<axum::Router>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| Error::field("listen", format!("cannot listen on {listen}: {e}")))?;
     tracing::info!(address = %listen, "serving");
-    crate::web::serve(desk, listener, shutdown_signal())
+    crate::web::serve_with(desk, listener, shutdown_signal(), extra)
         .await
         .map_err(|e| Error::Internal(e.to_string()))
 }

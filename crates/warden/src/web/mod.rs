@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod enforcement_api;
+pub mod platform_sim;
 pub mod problem;
 pub mod views;
 
@@ -211,6 +212,16 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(desk, listener, shutdown, None).await
+}
+
+/// As [`serve`], with more routes beside the desk's (the demo's simulated platform).
+pub async fn serve_with(
+    desk: Desk,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    extra: Option<Router>,
+) -> std::io::Result<()> {
     let sweeper_desk = desk.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -226,7 +237,11 @@ pub async fn serve(
     let deliverer = crate::enforcement::delivery::Deliverer::new(desk.clone())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let delivery = tokio::spawn(deliverer.run(stopped));
-    let result = axum::serve(listener, router(desk))
+    let app = match extra {
+        Some(extra) => router(desk).merge(extra),
+        None => router(desk),
+    };
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();

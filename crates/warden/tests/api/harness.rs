@@ -25,7 +25,7 @@ pub struct TestDesk {
 }
 
 /// A temporary directory removed on drop.
-pub struct TempDir(std::path::PathBuf);
+pub struct TempDir(pub std::path::PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -52,7 +52,9 @@ pub const PEOPLE: &[(&str, Role, &[&str])] = &[
     ("platform", Role::Integration, &[]),
 ];
 
-async fn database() -> (Db, Option<TempDir>) {
+/// A fresh, empty database for one test: a new PostgreSQL database when
+/// WARDEN_TEST_POSTGRES_URL is set, else a SQLite file in a temporary directory.
+pub async fn database_url() -> (String, Option<TempDir>) {
     match std::env::var("WARDEN_TEST_POSTGRES_URL") {
         Ok(admin_url) => {
             let name = format!("warden_test_{}", hex::encode(rand::random::<[u8; 6]>()));
@@ -66,12 +68,7 @@ async fn database() -> (Db, Option<TempDir>) {
                 .expect("create test database");
             admin.close().await;
             let (prefix, _) = admin_url.rsplit_once('/').expect("URL has a database");
-            (
-                Db::connect(&format!("{prefix}/{name}"), 40)
-                    .await
-                    .expect("connect"),
-                None,
-            )
+            (format!("{prefix}/{name}"), None)
         }
         Err(_) => {
             let dir = std::env::temp_dir().join(format!(
@@ -79,12 +76,20 @@ async fn database() -> (Db, Option<TempDir>) {
                 hex::encode(rand::random::<[u8; 6]>())
             ));
             std::fs::create_dir_all(&dir).expect("temp dir");
-            let db = Db::connect(dir.join("warden.db").to_str().expect("utf-8 path"), 8)
-                .await
-                .expect("connect");
-            (db, Some(TempDir(dir)))
+            let url = dir
+                .join("warden.db")
+                .to_str()
+                .expect("utf-8 path")
+                .to_string();
+            (url, Some(TempDir(dir)))
         }
     }
+}
+
+async fn database() -> (Db, Option<TempDir>) {
+    let (url, dir) = database_url().await;
+    let connections = if dir.is_some() { 8 } else { 40 };
+    (Db::connect(&url, connections).await.expect("connect"), dir)
 }
 
 /// A migrated desk on a fresh database, with no users and no server.

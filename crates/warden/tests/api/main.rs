@@ -8,6 +8,7 @@ mod receiver;
 mod access;
 mod cli;
 mod concurrency;
+mod delivery;
 mod demo;
 mod enforcement;
 mod intake;

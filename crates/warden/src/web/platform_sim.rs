@@ -1,0 +1,99 @@
+//! The demo's simulated platform: receives the desk's webhooks as a platform would, checks each
+//! signature, honours idempotency keys, and shows what it received at `/demo/platform`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use crate::clock::{Clock, SystemClock};
+use crate::enforcement::signature::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, verify};
+
+const KEPT: usize = 500;
+
+#[derive(Clone, Serialize)]
+struct Received {
+    received_at: DateTime<Utc>,
+    idempotency_key: String,
+    topic: String,
+    payload: serde_json::Value,
+}
+
+#[derive(Default)]
+struct Log {
+    seen: HashSet<String>,
+    latest: VecDeque<Received>,
+    applied: u64,
+    duplicates: u64,
+    rejected: u64,
+}
+
+#[derive(Clone)]
+struct Sim {
+    secret: Arc<String>,
+    log: Arc<Mutex<Log>>,
+}
+
+pub fn router(secret: String) -> Router {
+    let sim = Sim {
+        secret: Arc::new(secret),
+        log: Arc::default(),
+    };
+    Router::new()
+        .route("/demo/platform/webhook", post(receive))
+        .route("/demo/platform", get(show))
+        .with_state(sim)
+}
+
+async fn receive(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let now = SystemClock.now();
+    let mut log = sim.log.lock().unwrap_or_else(|p| p.into_inner());
+    if verify(
+        sim.secret.as_bytes(),
+        &header(SIGNATURE_HEADER),
+        &body,
+        now.timestamp(),
+        300,
+    )
+    .is_err()
+    {
+        log.rejected += 1;
+        return StatusCode::UNAUTHORIZED;
+    }
+    let key = header(IDEMPOTENCY_HEADER);
+    if !log.seen.insert(key.clone()) {
+        log.duplicates += 1;
+        return StatusCode::OK;
+    }
+    log.applied += 1;
+    log.latest.push_front(Received {
+        received_at: now,
+        idempotency_key: key,
+        topic: header(TOPIC_HEADER),
+        payload: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    });
+    log.latest.truncate(KEPT);
+    StatusCode::OK
+}
+
+async fn show(State(sim): State<Sim>) -> Json<serde_json::Value> {
+    let log = sim.log.lock().unwrap_or_else(|p| p.into_inner());
+    Json(serde_json::json!({
+        "applied": log.applied,
+        "duplicates_ignored": log.duplicates,
+        "rejected_signatures": log.rejected,
+        "latest": log.latest,
+    }))
+}

@@ -1,0 +1,244 @@
+//! Delivery survives a crash: a server killed while the platform hangs loses nothing, and after a
+//! restart every action and message arrives, once. Separate processes over real HTTP.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::harness::{database_url, report};
+use crate::receiver::{Mode, Receiver, SECRET};
+use warden::clock::{Clock, SystemClock};
+
+fn warden(db: &str, config: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["--database-url", db, "--config", config])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("warden runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("warden exits");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start(db: &str, config: &str, listen: &str) -> Server {
+    let server = Server(
+        Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args([
+                "--database-url",
+                db,
+                "--config",
+                config,
+                "serve",
+                "--listen",
+                listen,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("warden serves"),
+    );
+    let client = reqwest::Client::new();
+    for _ in 0..150 {
+        if client
+            .get(format!("http://{listen}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not come up");
+}
+
+fn free_port() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn a_restart_mid_delivery_loses_nothing_and_delivers_once() {
+    let platform = Receiver::start(|| SystemClock.now().timestamp()).await;
+    platform.set(Mode::Hang);
+    let (db, dir) = database_url().await;
+    let workdir = match &dir {
+        Some(d) => d.0.clone(),
+        None => std::env::temp_dir(),
+    };
+    let config_path = workdir.join(format!(
+        "desk-{}.toml",
+        hex::encode(rand::random::<[u8; 4]>())
+    ));
+    let mut config: toml::Table = toml::from_str(warden::config::DEFAULT_CONFIG).unwrap();
+    let delivery = config["delivery"].as_table_mut().unwrap();
+    delivery.insert("endpoint".into(), platform.url.clone().into());
+    delivery.insert("secret".into(), SECRET.into());
+    delivery.insert("timeout_seconds".into(), 1.into());
+    delivery.insert("backoff_base_seconds".into(), 1.into());
+    delivery.insert("backoff_max_seconds".into(), 2.into());
+    delivery.insert("max_attempts".into(), 20.into());
+    delivery.insert("poll_interval_ms".into(), 100.into());
+    std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
+    let cfg = config_path.to_str().unwrap();
+
+    // Set up as an operator would: the policy book, a specialist, the platform's token.
+    let book = concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo_policies.toml");
+    let (code, out, err) = warden(&db, cfg, &["policies", "import", book], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("policy versions added"), "{out}");
+    let (code, _, err) = warden(
+        &db,
+        cfg,
+        &[
+            "user",
+            "add",
+            "spec",
+            "--role",
+            "specialist",
+            "--password-stdin",
+        ],
+        Some("a long enough password\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = warden(
+        &db,
+        cfg,
+        &["user", "add", "platform", "--role", "integration"],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let token = |user: &str| {
+        let (code, token, err) = warden(&db, cfg, &["token", "create", user], None);
+        assert_eq!(code, 0, "{err}");
+        token.trim().to_string()
+    };
+    let (spec, integration) = (token("spec"), token("platform"));
+
+    let listen = free_port();
+    let server = start(&db, cfg, &listen).await;
+    let client = reqwest::Client::new();
+    let call = |token: &str, path: &str, body: Value| {
+        client
+            .post(format!("http://{listen}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    for i in 0..5 {
+        let mut r = report(&format!("p-{i}"), &format!("u-{i}"), &format!("k-{i}"));
+        r["subject"]["snapshot"]["author_id"] = json!(format!("acct-{i}"));
+        let res = call(&integration, "/api/v1/reports", r).await.unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let claimed: Value = call(&spec, "/api/v1/queues/ads_fraud/claim", json!({}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let res = call(
+            &spec,
+            &format!("/api/v1/cases/{}/decision", claimed["id"]),
+            json!({"verdict": "violating", "policy": "community.fraud_scams", "rationale": "Wallet scam.",
+                   "explanation": "The post asks for transfers to a private wallet with promised returns.",
+                   "actions": [{"kind": "remove"}, {"kind": "strike"}]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
+    }
+    // 5 acknowledgements, 10 actions, 5 outcomes to authors and 5 to reporters.
+    for _ in 0..100 {
+        if platform.hits() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(platform.hits() > 0, "deliveries were under way");
+    assert!(platform.accepted().is_empty());
+    // The server dies mid-delivery, hard.
+    drop(server);
+    platform.set(Mode::Succeed);
+    let _server = start(&db, cfg, &listen).await;
+    platform
+        .wait_for("all 25 deliveries after the restart", |a| a.len() == 25)
+        .await;
+    let accepted = platform.accepted();
+    assert_eq!(
+        accepted.keys().filter(|k| k.starts_with("action-")).count(),
+        10
+    );
+    assert_eq!(
+        accepted
+            .keys()
+            .filter(|k| k.starts_with("message-"))
+            .count(),
+        15
+    );
+    assert_eq!(platform.bad_signatures(), 0);
+
+    // The statements export as Transparency Database batches.
+    let out_dir = workdir.join(format!(
+        "statements-{}",
+        hex::encode(rand::random::<[u8; 4]>())
+    ));
+    let (code, _, err) = warden(
+        &db,
+        cfg,
+        &[
+            "export",
+            "statements",
+            "--since",
+            "2020-01-01",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("5 statements in 1 batches"), "{err}");
+    let batch: transparency::Batch = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("statements-0001.json")).unwrap(),
+    )
+    .unwrap();
+    batch.validate().unwrap();
+    let (code, _, err) = warden(
+        &db,
+        cfg,
+        &["export", "statements", "--since", "last week"],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("since"), "{err}");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let _ = std::fs::remove_file(&config_path);
+}
