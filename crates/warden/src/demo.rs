@@ -451,18 +451,19 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
             let decided = (pickup + Duration::minutes(rng.random_range(3..25))).min(now);
             clock.set(decided);
             let violating = rng.random_range(0..100) < 62;
-            let policy = policies
+            // National law applies where the content is; elsewhere the community standards do.
+            let fits = |p: &Policy| {
+                p.area.as_deref() == Some(case.policy_area.as_str())
+                    && p.jurisdiction
+                        .as_deref()
+                        .is_none_or(|j| case.snapshot.country.as_deref() == Some(j))
+            };
+            let fitting: Vec<&Policy> = policies
                 .iter()
-                .filter(|v| v[0].area.as_deref() == Some(case.policy_area.as_str()))
                 .filter_map(|v| in_effect(v, decided.date_naive()))
-                .nth(n % 2)
-                .or_else(|| {
-                    policies
-                        .iter()
-                        .filter(|v| v[0].area.as_deref() == Some(case.policy_area.as_str()))
-                        .find_map(|v| in_effect(v, decided.date_naive()))
-                })
-                .cloned();
+                .filter(|p| fits(p))
+                .collect();
+            let policy = (!fitting.is_empty()).then(|| fitting[n % fitting.len()].clone());
             let has_account = enforcement::account_of(&case).is_some();
             let input = match (&policy, violating) {
                 (Some(p), true) => {

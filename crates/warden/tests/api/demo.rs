@@ -77,4 +77,54 @@ async fn the_demo_desk_has_every_kind_of_case() {
             stored.id
         );
     }
+
+    // Past decisions across the policy book yield statements the Transparency Database accepts.
+    let dir = std::env::temp_dir().join(format!(
+        "warden-demo-statements-{}",
+        hex::encode(rand::random::<[u8; 4]>())
+    ));
+    let since = (now - chrono::Duration::days(30)).date_naive();
+    let (statements, batches) = warden::cli::export_statements(&desk, since, Some(&dir))
+        .await
+        .unwrap();
+    assert!(statements >= 100, "{statements} statements");
+    assert_eq!(batches, statements.div_ceil(100));
+    let mut categories = std::collections::BTreeSet::new();
+    let mut grounds = std::collections::BTreeSet::new();
+    for n in 1..=batches {
+        let text = std::fs::read_to_string(dir.join(format!("statements-{n:04}.json"))).unwrap();
+        let batch: transparency::Batch = serde_json::from_str(&text).unwrap();
+        batch.validate().unwrap();
+        for s in &batch.statements {
+            categories.insert(s.category.as_str());
+            grounds.insert(s.decision_ground.as_str());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(categories.len() >= 5, "{categories:?}");
+    assert_eq!(
+        grounds.len(),
+        2,
+        "both terms-of-service and illegal-content grounds"
+    );
+    let decided_policies: i64 = {
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(DISTINCT policy_ref) FROM decisions")
+            .fetch_one(desk.db.reader())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap()
+    };
+    assert!(
+        decided_policies >= 10,
+        "{decided_policies} policies applied"
+    );
+    let outbox = warden::store::enforcement::delivery_counts(&desk.db)
+        .await
+        .unwrap();
+    assert!(
+        outbox.iter().any(|(state, n)| state == "pending" && *n > 0),
+        "{outbox:?}"
+    );
 }

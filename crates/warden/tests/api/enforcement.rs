@@ -780,3 +780,144 @@ async fn several_workers_on_one_database_deliver_each_row_once() {
     assert_eq!(platform.hits(), 40, "no row was sent twice");
     assert_eq!(d.count("outbox WHERE state = 'delivered'").await, 40);
 }
+
+#[tokio::test]
+async fn a_reporter_appeals_no_action_and_the_appeal_modifies_the_decision() {
+    let (d, platform) = desk_with_platform().await;
+    let case = claimed_case(&d, "spec", "p-900", "acct-900").await;
+    let (_, decided) = d
+        .post(
+            "spec",
+            &format!("/api/v1/cases/{case}/decision"),
+            json!({"verdict": "not_violating", "policy": "community.fraud_scams", "rationale": "Looks like a real shop.",
+                   "actions": [{"kind": "no_action"}]}),
+        )
+        .await;
+    let decision = decided["decision_id"].as_i64().unwrap();
+    let (status, filed) = d
+        .post(
+            "platform",
+            "/api/v1/appeals",
+            json!({"decision_id": decision, "appellant": "reporter", "appellant_id": "reporter-p-900",
+                   "statement": "I lost money to this wallet; please look again.", "language": "de"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    let appeal = filed["id"].as_i64().unwrap();
+    assert_eq!(
+        d.post("spec2", "/api/v1/queues/appeals/claim", json!({}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let decide = format!("/api/v1/appeals/{appeal}/decision");
+    let mut modified = json!({
+        "outcome": "modified",
+        "rationale": "The wallet matches a known scam campaign.",
+        "explanation": "Wir haben den Beitrag erneut geprüft und entfernt.",
+        "decision": {"verdict": "violating", "policy": "community.fraud_scams", "rationale": "Known campaign.",
+                     "actions": [{"kind": "remove"}, {"kind": "demote"}]}
+    });
+    let (status, problem) = d.post("spec2", &decide, modified.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        fields(&problem),
+        ["decision.actions[1].kind", "decision.explanation"]
+    );
+    modified["decision"]["actions"] = json!([{"kind": "remove"}]);
+    modified["decision"]["explanation"] =
+        json!("The post sends people to a wallet used in a known investment scam.");
+    let (status, done) = d.post("spec2", &decide, modified).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let new_decision = done["appeal"]["new_decision_id"].as_i64().unwrap();
+    platform
+        .wait_for("the removal under the new decision", |a| {
+            a.values()
+                .any(|v| v["topic"] == "action" && v["decision_id"] == new_decision)
+        })
+        .await;
+    let (_, old) = d
+        .get("spec", &format!("/api/v1/decisions/{decision}"))
+        .await;
+    assert_eq!(old["state"], "superseded");
+    let (status, statement) = d
+        .get(
+            "spec",
+            &format!("/api/v1/decisions/{new_decision}/statement"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{statement}");
+    let (_, record) = d
+        .get("lead", &format!("/api/v1/cases/{case}/enforcement"))
+        .await;
+    let to_reporter: Vec<(&str, &str)> = record["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["recipient"] == "reporter-p-900")
+        .map(|m| {
+            (
+                m["purpose"].as_str().unwrap(),
+                m["language"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        to_reporter,
+        [
+            ("acknowledgement", "fr"),
+            ("outcome_no_action", "fr"),
+            ("appeal_received", "de"),
+            ("appeal_modified", "de")
+        ]
+    );
+    assert!(
+        record["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["recipient"] == "acct-900" && m["purpose"] == "outcome_action_taken"),
+        "the author learns of the new restriction"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_platform_is_a_failed_try_with_a_reason() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut config = Config::default();
+    config.delivery.endpoint = Some(format!("http://{closed}/hook"));
+    config.delivery.timeout_seconds = 1;
+    let (desk, _dir) = crate::harness::bare_desk_with(config).await;
+    let now = desk.now();
+    let mut tx = desk.db.begin().await.unwrap();
+    warden::store::enforcement::enqueue(
+        &mut tx,
+        "message",
+        None,
+        "message-1",
+        &json!({"x": 1}),
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let worker = warden::enforcement::delivery::Deliverer::new(desk.clone()).unwrap();
+    assert_eq!(worker.deliver_due().await.unwrap(), 1);
+    let rows = warden::store::enforcement::list_deliveries(&desk.db, None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows[0].state,
+        warden::store::enforcement::DeliveryState::Failed
+    );
+    assert_eq!(rows[0].attempts, 1);
+    assert_eq!(
+        rows[0].last_error.as_deref(),
+        Some("cannot connect to the platform")
+    );
+    assert!(rows[0].next_attempt_at > now, "the retry waits its backoff");
+    assert_eq!(worker.deliver_due().await.unwrap(), 0, "not due yet");
+}
