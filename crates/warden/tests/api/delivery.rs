@@ -3,50 +3,19 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{database_url, report};
+use crate::harness::{Killed, database_url, report, warden_cli};
 use crate::receiver::{Mode, Receiver, SECRET};
 use warden::clock::{Clock, SystemClock};
 
 fn warden(db: &str, config: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["--database-url", db, "--config", config])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("warden runs");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("warden exits");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    warden_cli(&["--database-url", db, "--config", config], args, stdin)
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start(db: &str, config: &str, listen: &str) -> Server {
-    let server = Server(
+async fn start(db: &str, config: &str, listen: &str) -> Killed {
+    let server = Killed(
         Command::new(env!("CARGO_BIN_EXE_warden"))
             .args([
                 "--database-url",
