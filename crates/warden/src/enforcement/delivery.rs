@@ -63,6 +63,8 @@ pub struct Deliverer {
 
 impl Deliverer {
     pub fn new(desk: Desk) -> Result<Self> {
+        // HTTPS endpoints use rustls on ring; installing it twice (several workers) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let timeout = Duration::from_secs(desk.config.delivery.timeout_seconds);
         let client = reqwest::Client::builder()
             .timeout(timeout)
