@@ -45,6 +45,7 @@ async fn main() {
     let seconds: u64 = seconds.parse().expect("SECONDS is a number");
     let concurrency: u64 = concurrency.parse().expect("CONCURRENCY is a number");
     let queue = rest.first().cloned().unwrap_or_else(|| "general".into());
+    warden::enforcement::delivery::install_tls();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency as usize)
         .build()

@@ -54,6 +54,12 @@ pub fn next_state(
     }
 }
 
+/// Makes rustls on ring the process's TLS provider, once; every HTTP client needs it first.
+pub fn install_tls() {
+    // A second call finds it installed, which is what it wants.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub struct Deliverer {
     desk: Desk,
     client: reqwest::Client,
@@ -63,8 +69,7 @@ pub struct Deliverer {
 
 impl Deliverer {
     pub fn new(desk: Desk) -> Result<Self> {
-        // HTTPS endpoints use rustls on ring; installing it twice (several workers) is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls();
         let timeout = Duration::from_secs(desk.config.delivery.timeout_seconds);
         let client = reqwest::Client::builder()
             .timeout(timeout)

@@ -117,6 +117,7 @@ async fn restricted_cases_exist_only_for_their_team_and_every_read_is_recorded()
 #[tokio::test]
 async fn console_sessions_use_cookies_and_refuse_cross_site_writes() {
     let d = start().await;
+    warden::enforcement::delivery::install_tls();
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()

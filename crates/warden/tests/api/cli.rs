@@ -65,7 +65,7 @@ async fn an_operator_adds_a_user_issues_a_token_and_serves() {
             .spawn()
             .unwrap(),
     );
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client();
     let mut healthy = false;
     for _ in 0..100 {
         if client

@@ -31,7 +31,7 @@ async fn start(db: &str, config: &str, listen: &str) -> Killed {
             .spawn()
             .expect("warden serves"),
     );
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client();
     for _ in 0..150 {
         if client
             .get(format!("http://{listen}/healthz"))
@@ -115,7 +115,7 @@ async fn a_restart_mid_delivery_loses_nothing_and_delivers_once() {
 
     let listen = free_port();
     let server = start(&db, cfg, &listen).await;
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client();
     let call = |token: &str, path: &str, body: Value| {
         client
             .post(format!("http://{listen}{path}"))

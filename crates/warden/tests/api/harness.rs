@@ -154,7 +154,7 @@ pub async fn start_with(config: Config) -> TestDesk {
     });
     TestDesk {
         base,
-        client: Client::new(),
+        client: http_client(),
         desk,
         clock,
         tokens,
@@ -290,4 +290,10 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// An HTTP client for tests (after the process's TLS provider is in place).
+pub fn http_client() -> Client {
+    warden::enforcement::delivery::install_tls();
+    Client::new()
 }
