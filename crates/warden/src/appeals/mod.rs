@@ -116,7 +116,12 @@ pub async fn file(desk: &Desk, actor: &Actor, input: &AppealInput) -> Result<App
     }
     c.finish()?;
 
-    let (mut tx, mut case) = lock_visible(desk, actor, decision.case_id).await?;
+    // The platform files appeals for any decision, restricted cases included; it sees only the
+    // appeal it filed.
+    let mut tx = desk.db.begin().await?;
+    let mut case = cases::lock_case(&desk.db, &mut tx, decision.case_id)
+        .await?
+        .ok_or(Error::NotFound("decision"))?;
     let appellant = serde_json::to_value(input.appellant)?
         .as_str()
         .unwrap_or_default()

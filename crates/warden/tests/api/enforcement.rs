@@ -921,3 +921,58 @@ async fn an_unreachable_platform_is_a_failed_try_with_a_reason() {
     assert!(rows[0].next_attempt_at > now, "the retry waits its backoff");
     assert_eq!(worker.deliver_due().await.unwrap(), 0, "not due yet");
 }
+
+#[tokio::test]
+async fn restricted_cases_need_a_lead_of_their_team_and_can_still_be_appealed() {
+    let (d, platform) = desk_with_platform().await;
+    let mut r = report("ph-1", "reporter-ph-1", "ph-1");
+    r["subject"]["kind"] = json!("photo");
+    r["subject"]["snapshot"]["author_id"] = json!("acct-cs");
+    r["reason"] = json!("child_safety.exploitation");
+    let case = d.report(r).await["case_id"].as_i64().unwrap();
+    let (status, _) = d
+        .post("cs_spec", "/api/v1/queues/child_safety/claim", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, held) = d
+        .post(
+            "cs_spec",
+            &format!("/api/v1/cases/{case}/decision"),
+            json!({"verdict": "violating", "policy": "community.child_sexual_exploitation", "rationale": "Known material.",
+                   "explanation": "The image breaks our policy on the sexual exploitation of children.",
+                   "actions": [{"kind": "remove"}, {"kind": "strike"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    assert_eq!(held["decision"]["state"], "awaiting_approval");
+    let decision = held["decision_id"].as_i64().unwrap();
+    let approve = format!("/api/v1/decisions/{decision}/approve");
+    // A lead outside the team does not see the case at all.
+    assert_eq!(
+        d.post("lead", &approve, json!({})).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(d.get("lead", "/api/v1/approvals").await.1, json!([]));
+    let (status, approved) = d.post("cs_lead", &approve, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    platform
+        .wait_for("the removal", |a| {
+            a.values().any(|v| v["decision_id"] == decision)
+        })
+        .await;
+    let (status, filed) = d
+        .post(
+            "platform",
+            "/api/v1/appeals",
+            json!({"decision_id": decision, "appellant": "affected_user", "appellant_id": "acct-cs", "statement": "Not me."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    assert_eq!(
+        d.get("spec", &format!("/api/v1/appeals/{}", filed["id"]))
+            .await
+            .0,
+        StatusCode::NOT_FOUND,
+        "the appeal is as restricted as its case"
+    );
+}

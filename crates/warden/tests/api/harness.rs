@@ -42,6 +42,7 @@ pub const PEOPLE: &[(&str, Role, &[&str])] = &[
     ("admin", Role::Admin, &[]),
     ("lead", Role::Lead, &[]),
     ("lead2", Role::Lead, &[]),
+    ("cs_lead", Role::Lead, &["child_safety"]),
     ("spec", Role::Specialist, &[]),
     ("spec2", Role::Specialist, &[]),
     ("cs_spec", Role::Specialist, &["child_safety"]),
