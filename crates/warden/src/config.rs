@@ -57,6 +57,8 @@ pub struct Config {
     pub appeals: AppealsConfig,
     #[serde(default)]
     pub statements: StatementsConfig,
+    #[serde(default)]
+    pub wellness: WellnessConfig,
     /// A reply template file replacing the built-in templates.
     #[serde(default)]
     pub templates_file: Option<std::path::PathBuf>,
@@ -133,6 +135,23 @@ impl Default for AppealsConfig {
             },
             out_of_court_body: "a certified out-of-court dispute settlement body (DSA Art. 21)"
                 .into(),
+        }
+    }
+}
+
+/// Care for the people looking at harmful material all day.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WellnessConfig {
+    /// Revealed media items after which the console suggests a break (and again after as many
+    /// more); 0 turns the reminder off.
+    pub break_after_reveals: i64,
+}
+
+impl Default for WellnessConfig {
+    fn default() -> Self {
+        Self {
+            break_after_reveals: 25,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod policy;
 pub mod priority;
 pub mod reply;
 pub mod report;
+pub mod search;
 pub mod sla;
 pub mod subject;
 pub mod validate;

@@ -401,27 +401,14 @@ pub async fn take_effect(
     if notify == Notify::Nobody {
         return Ok(Vec::new());
     }
-    let mut values = replies::case_values(case);
-    values.insert(
-        "policy_title",
-        policy.map(|p| p.title.clone()).unwrap_or_default(),
+    let mut values = outcome_values(
+        case,
+        policy,
+        &decision.actions,
+        decision.explanation.as_deref().unwrap_or_default(),
+        scope,
+        now,
     );
-    values.insert("policy_ref", decision.policy.clone().unwrap_or_default());
-    values.insert(
-        "actions",
-        decision
-            .actions
-            .iter()
-            .map(ActionSpec::describe)
-            .collect::<Vec<_>>()
-            .join("; "),
-    );
-    values.insert("territorial_scope", scope);
-    values.insert(
-        "explanation",
-        decision.explanation.clone().unwrap_or_default(),
-    );
-    values.insert("decision_date", now.format("%Y-%m-%d").to_string());
     let appealable_until = (now + Duration::days(desk.config.appeals.window_days)).date_naive();
     let language = case
         .snapshot
@@ -491,6 +478,40 @@ pub async fn take_effect(
         }
     }
     Ok(events)
+}
+
+/// What outcome messages say about a decision: the policy, the actions, where, and why.
+pub fn outcome_values(
+    case: &Case,
+    policy: Option<&Policy>,
+    actions: &[ActionSpec],
+    explanation: &str,
+    territorial_scope: String,
+    now: DateTime<Utc>,
+) -> std::collections::BTreeMap<&'static str, String> {
+    let mut values = replies::case_values(case);
+    values.insert(
+        "policy_title",
+        policy.map(|p| p.title.clone()).unwrap_or_default(),
+    );
+    values.insert(
+        "policy_ref",
+        policy
+            .map(|p| p.reference().to_string())
+            .unwrap_or_default(),
+    );
+    values.insert(
+        "actions",
+        actions
+            .iter()
+            .map(ActionSpec::describe)
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
+    values.insert("territorial_scope", territorial_scope);
+    values.insert("explanation", explanation.to_string());
+    values.insert("decision_date", now.format("%Y-%m-%d").to_string());
+    values
 }
 
 /// Takes back a decision's actions (all but those in `keep`) through the outbox; held actions that

@@ -14,10 +14,12 @@ use crate::domain::events::CaseEvent;
 use crate::domain::priority::{Priority, Severity, TriageInput};
 use crate::domain::reply::{Purpose, audience_for};
 use crate::domain::report::NewReport;
+use crate::domain::search::{self, DocKind};
 use crate::domain::validate::Checker;
 use crate::error::{Error, Result};
 use crate::replies::{self, Outgoing, Redress};
 use crate::store::cases::{self, NewReportRow, Who};
+use crate::store::search::index_document;
 use crate::triage::retriage;
 
 pub const MAX_BATCH: usize = 1000;
@@ -174,6 +176,16 @@ async fn take_in(
         },
     )
     .await?;
+    // The index takes the report's words, and the subject's when they are new to the case.
+    if let Some(text) = search::new_subject_text(
+        case.snapshot.text.as_deref(),
+        subject.snapshot.text.as_deref(),
+    ) {
+        index_document(conn, case.id, DocKind::Subject, text).await?;
+    }
+    if let Some(text) = &report.text {
+        index_document(conn, case.id, DocKind::Report, text).await?;
+    }
     let severity = desk
         .config
         .policy_area(&report.reason)

@@ -8,9 +8,11 @@ use crate::access::{Actor, Permission};
 use crate::desk::Desk;
 use crate::domain::case::Case;
 use crate::domain::events::{CaseEvent, RecordedEvent};
+use crate::domain::search::DocKind;
 use crate::domain::validate::Checker;
 use crate::error::{Error, Result};
 use crate::store::cases::{self, ConsultationRow, Who};
+use crate::store::search::index_document;
 use crate::store::{Tx, users};
 
 /// Opens a transaction and locks a case the actor may see; an invisible case is "not found".
@@ -115,6 +117,7 @@ pub async fn add_note(desk: &Desk, actor: &Actor, case_id: i64, body: &str) -> R
     let (mut tx, case) = lock_visible(desk, actor, case_id).await?;
     actor.check_may_work(&case, now)?;
     let note_id = cases::insert_note(&mut tx, case_id, actor.user_id, body, now).await?;
+    index_document(&mut tx, case_id, DocKind::Note, body).await?;
     finish(
         desk,
         tx,

@@ -5,7 +5,9 @@
 //! same transaction.
 
 pub mod cases;
+pub mod console;
 pub mod enforcement;
+pub mod search;
 pub mod users;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

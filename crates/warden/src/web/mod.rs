@@ -2,9 +2,11 @@
 
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod enforcement_api;
 pub mod platform_sim;
 pub mod problem;
+pub mod search_api;
 pub mod views;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -69,6 +71,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_batch))
         .routes(routes!(get_report))
         .routes(routes!(list_cases))
+        .routes(routes!(search_api::search))
         .routes(routes!(get_case))
         .routes(routes!(assign_case))
         .routes(routes!(release_case))
@@ -139,7 +142,7 @@ pub fn router(desk: Desk) -> Router {
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
-        .route("/", get(index))
+        .merge(console::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(record_request))
@@ -176,15 +179,6 @@ async fn metrics_text() -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4"),
     );
     res
-}
-
-async fn index() -> Response {
-    (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
-        "<!doctype html><html lang=en><meta charset=utf-8><title>Warden</title>\
-         <h1>Warden</h1><p>The escalations desk. API: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a></p>",
-    )
-        .into_response()
 }
 
 async fn not_found() -> Response {

@@ -47,6 +47,7 @@ pub fn router(secret: String) -> Router {
     Router::new()
         .route("/demo/platform/webhook", post(receive))
         .route("/demo/platform", get(show))
+        .route("/demo/media/{name}", get(media))
         .with_state(sim)
 }
 
@@ -86,6 +87,30 @@ async fn receive(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) -> Sta
     });
     log.latest.truncate(KEPT);
     StatusCode::OK
+}
+
+/// Sample media for demo reports: a generated picture, so the demo needs no internet.
+async fn media(axum::extract::Path(name): axum::extract::Path<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let n: u32 = name
+        .trim_end_matches(".svg")
+        .bytes()
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let hue = n % 360;
+    let label: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(24)
+        .collect();
+    let svg = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='640' height='400' viewBox='0 0 640 400'>\
+         <rect width='640' height='400' fill='hsl({hue},55%,45%)'/>\
+         <circle cx='{}' cy='180' r='90' fill='hsl({},60%,70%)'/>\
+         <text x='320' y='360' font-family='sans-serif' font-size='28' fill='white' text-anchor='middle'>Sample media {label}</text></svg>",
+        160 + n % 320,
+        (hue + 180) % 360
+    );
+    ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
 }
 
 async fn show(State(sim): State<Sim>) -> Json<serde_json::Value> {

@@ -22,6 +22,28 @@ async fn the_demo_desk_has_every_kind_of_case() {
     .await
     .unwrap();
     assert!(all.len() > 400, "{} cases", all.len());
+    // Intake fed the search index as it went: every report says which channel it came by.
+    let docs = warden::store::search::document_counts(&desk.db)
+        .await
+        .unwrap();
+    assert!(
+        docs.contains(&("report".into(), 600))
+            && docs
+                .iter()
+                .any(|(kind, n)| kind == "subject" && *n >= all.len() as i64),
+        "{docs:?}"
+    );
+    let channel = warden::store::search::search(
+        &desk.db,
+        &warden::domain::search::SearchQuery {
+            q: Some("channel".into()),
+            ..Default::default()
+        },
+        &everyone,
+    )
+    .await
+    .unwrap();
+    assert_eq!(channel.total, all.len() as i64);
     let mut by_status: HashMap<CaseStatus, usize> = HashMap::new();
     for c in &all {
         *by_status.entry(c.status).or_default() += 1;

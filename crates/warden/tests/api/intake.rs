@@ -276,6 +276,7 @@ async fn the_api_describes_itself_and_reports_health_and_metrics() {
         "/api/v1/appeals/{id}/decision",
         "/api/v1/deliveries",
         "/api/v1/deliveries/{id}/retry",
+        "/api/v1/search",
     ] {
         assert!(
             paths.contains_key(p),
@@ -284,7 +285,7 @@ async fn the_api_describes_itself_and_reports_health_and_metrics() {
     }
     assert_eq!(
         paths.len(),
-        41,
+        42,
         "a route was added without a test: {:?}",
         paths.keys().collect::<Vec<_>>()
     );
