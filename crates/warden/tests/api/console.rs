@@ -384,3 +384,27 @@ async fn partners_answer_from_their_inbox_and_policies_show_their_changes() {
     assert!(css.contains(".media"));
     assert_eq!(spec.get("/static/nope.js").await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn search_finds_cases_by_their_words_and_marks_them_safely() {
+    let d = start().await;
+    let mut r = report("p-c5", "u-5", "k-5");
+    r["text"] = json!("zebrafinch wallet <b>promo</b>");
+    let case = d.report(r).await["case_id"].as_i64().unwrap();
+    d.report(report("p-c6", "u-6", "k-6")).await;
+    let b = Browser::sign_in(&d, "spec").await;
+    let (status, page) = b.get("/search?q=zebrafinch").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&format!("href=\"/cases/{case}\"")), "{page}");
+    assert!(page.contains("<mark>zebrafinch</mark>"), "{page}");
+    assert!(!page.contains("<b>promo</b>"));
+    assert!(page.contains(">1 case."), "{page}");
+    let (_, page) = b.get("/search?queue=ads_fraud&sort=-opened").await;
+    assert!(page.contains(">2 cases."), "{page}");
+    let (status, page) = b.get("/search?priority=P9").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("priority:"),
+        "the bad filter is named: {page}"
+    );
+}

@@ -10,7 +10,6 @@ use axum_extra::extract::Form;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 use super::markdown::{self, DiffLine};
 use super::{ConsoleError, Viewer};
@@ -21,6 +20,7 @@ use crate::domain::enforcement::{ActionKind, ActionSpec};
 use crate::domain::events::{RecordedEvent, Verdict};
 use crate::domain::policy::Policy;
 use crate::domain::reply::{Audience, Purpose};
+use crate::domain::search::SearchQuery;
 use crate::enforcement::statement::{StatementFacts, statement_of_reasons};
 use crate::enforcement::{self, DecisionForm, DecisionInput, account_of};
 use crate::error::{Error, FieldError};
@@ -1017,22 +1017,171 @@ pub async fn reject(
 
 // ---------------------------------------------------------------- search
 
+pub struct SearchRow {
+    pub case: CaseSummary,
+    /// Escaped, with the matched words in `<mark>`.
+    pub snippet_html: String,
+    pub snippet_kind: String,
+}
+
 #[derive(Template)]
 #[template(path = "search.html")]
 struct SearchPage {
     chrome: Chrome,
-    q: String,
+    q: SearchQuery,
+    rows: Vec<SearchRow>,
+    total: i64,
+    error: Option<String>,
+    statuses: Vec<&'static str>,
+    queues: Vec<String>,
+    sources: Vec<&'static str>,
+    sort_links: Vec<(String, String, bool)>,
+    next_page: Option<String>,
+    previous_page: Option<String>,
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A search snippet for the page: escaped first, then the matched words (between `**`) marked.
+pub fn mark_snippet(text: &str) -> String {
+    escape_html(text)
+        .split("**")
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<mark>{part}</mark>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The search as a query string, with some parameters replaced.
+fn search_url(q: &SearchQuery, sort: Option<&str>, offset: Option<i64>) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    let mut add = |k: &'static str, v: &Option<String>| {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            pairs.push((k, v.clone()));
+        }
+    };
+    add("q", &q.q);
+    add("status", &q.status);
+    add("queue", &q.queue);
+    add("policy_area", &q.policy_area);
+    add("source", &q.source);
+    add("priority", &q.priority);
+    add("region", &q.region);
+    add("opened_from", &q.opened_from);
+    add("opened_to", &q.opened_to);
+    add("assignee", &q.assignee);
+    add("sort", &sort.map(str::to_string).or_else(|| q.sort.clone()));
+    add("limit", &q.limit);
+    if let Some(o) = offset.filter(|o| *o > 0) {
+        pairs.push(("offset", o.to_string()));
+    }
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", super::urlencode(v)))
+        .collect();
+    format!("/search?{}", query.join("&"))
 }
 
 pub async fn search(
     State(state): State<AppState>,
     v: Viewer,
-    Query(q): Query<BTreeMap<String, String>>,
+    Query(q): Query<SearchQuery>,
 ) -> Page {
     v.actor.require(Permission::ReadCases)?;
+    let now = state.desk.now();
+    let (rows, total, error, limit, offset) =
+        match crate::store::search::search(&state.desk.db, &q, &v.actor.teams).await {
+            Ok(page) => (
+                page.hits
+                    .into_iter()
+                    .map(|h| SearchRow {
+                        case: CaseSummary::of(&h.case, now),
+                        snippet_html: h
+                            .snippet
+                            .as_ref()
+                            .map(|s| mark_snippet(&s.text))
+                            .unwrap_or_default(),
+                        snippet_kind: h
+                            .snippet
+                            .map(|s| s.kind.as_str().to_string())
+                            .unwrap_or_default(),
+                    })
+                    .collect(),
+                page.total,
+                None,
+                page.limit,
+                page.offset,
+            ),
+            Err(Error::Invalid(errs)) => (
+                Vec::new(),
+                0,
+                Some(
+                    errs.iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+                50,
+                0,
+            ),
+            Err(e) => return Err(e.into()),
+        };
+    let current = q.sort.clone().unwrap_or_default();
+    let sort_links = [
+        ("priority", "Priority"),
+        ("-opened", "Newest"),
+        ("opened", "Oldest"),
+        ("deadline", "Deadline"),
+        ("-updated", "Recently changed"),
+    ]
+    .into_iter()
+    .map(|(key, label)| {
+        (
+            search_url(&q, Some(key), None),
+            label.to_string(),
+            current == key,
+        )
+    })
+    .collect();
     html(SearchPage {
         chrome: chrome(&state, &v, "Search", "/search", &Done::default()).await?,
-        q: q.get("q").cloned().unwrap_or_default(),
+        next_page: (offset + limit < total).then(|| search_url(&q, None, Some(offset + limit))),
+        previous_page: (offset > 0).then(|| search_url(&q, None, Some((offset - limit).max(0)))),
+        rows,
+        total,
+        error,
+        statuses: CaseStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        queues: state
+            .desk
+            .config
+            .queues
+            .iter()
+            .map(|q| q.name.clone())
+            .collect(),
+        sources: crate::domain::report::Source::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+        sort_links,
+        q,
     })
 }
 
@@ -1382,4 +1531,27 @@ pub async fn exposure(State(state): State<AppState>, v: Viewer) -> Result<Respon
         "remind": every > 0 && count >= every && count % every == 0,
     }))
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_are_escaped_before_their_matches_are_marked() {
+        assert_eq!(
+            mark_snippet("a **wallet** <b>x</b> & **scam**"),
+            "a <mark>wallet</mark> &lt;b&gt;x&lt;/b&gt; &amp; <mark>scam</mark>"
+        );
+        assert_eq!(mark_snippet("**<script>**"), "<mark>&lt;script&gt;</mark>");
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/cases/7?x=1")), "/cases/7?x=1");
+        for bad in ["//evil.example", "https://evil.example", "/\\evil", "evil"] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }
