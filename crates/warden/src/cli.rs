@@ -180,15 +180,22 @@ pub async fn run(cli: Cli) -> Result<()> {
             if users::list_users(&desk.db).await?.is_empty() {
                 eprintln!("Creating demo data ({reports} reports over the past week)…");
                 let started = std::time::Instant::now();
-                crate::demo::seed(&desk, *reports, desk.now()).await?;
+                crate::demo::seed_with_media(
+                    &desk,
+                    *reports,
+                    desk.now(),
+                    &format!("http://{listen}/demo/media"),
+                )
+                .await?;
                 eprintln!(
                     "Demo data ready in {:.1}s.",
                     started.elapsed().as_secs_f64()
                 );
             }
             println!("Warden demo on {url}");
+            println!("  Console:  http://{listen}/  (sign in with a login below)");
             println!("  API:      http://{listen}/api/v1/openapi.json");
-            println!("  Sign in:  POST http://{listen}/api/v1/session with one of these logins:");
+            println!("  Logins (the API also takes them at POST /api/v1/session):");
             for (name, role, teams) in crate::demo::DEMO_USERS {
                 if *role != Role::Integration {
                     let teams = if teams.is_empty() {

@@ -273,6 +273,17 @@ fn demo_actions(
 
 /// Creates the demo users and `cases` reports' worth of history ending at `now`.
 pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<Seeded> {
+    seed_with_media(desk, reports, now, "https://media.example.net").await
+}
+
+/// As [`seed`], with the reported media served from `media_base` (the demo server's own sample
+/// pictures, so the demo needs no internet).
+pub async fn seed_with_media(
+    desk: &Desk,
+    reports: usize,
+    now: DateTime<Utc>,
+    media_base: &str,
+) -> Result<Seeded> {
     let clock = ManualClock::new(now - Duration::days(7));
     let desk = desk.clone().with_clock(Arc::new(clock.clone()));
     let mut actors = Vec::new();
@@ -373,7 +384,7 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
                 snapshot: Snapshot {
                     text: Some(sample.texts[srng.random_range(0..sample.texts.len())].to_string()),
                     media_urls: if matches!(kind, SubjectKind::Photo | SubjectKind::Video) {
-                        vec![format!("https://media.example.net/{subject_no}.jpg")]
+                        vec![format!("{media_base}/{subject_no}.svg")]
                     } else {
                         vec![]
                     },
@@ -570,10 +581,17 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
             },
         )
         .await?;
-        let reviewer = specialists
+        let Some(appealed_case) = store::cases::get_case(&desk.db, appeal.case_id).await? else {
+            continue;
+        };
+        // Someone other than the decider who may see the case (restricted cases have teams).
+        let Some(reviewer) = specialists
             .iter()
-            .find(|s| s.user_id != *decider)
-            .unwrap_or(&specialists[0]);
+            .chain(std::iter::once(&cs_specialist))
+            .find(|s| s.user_id != *decider && s.may_see(&appealed_case))
+        else {
+            continue;
+        };
         let picked = filed + Duration::hours(rng.random_range(1..20));
         if k % 3 == 2 || picked >= now {
             continue;
@@ -581,7 +599,7 @@ pub async fn seed(desk: &Desk, reports: usize, now: DateTime<Utc>) -> Result<See
         clock.set(picked);
         review::assign(
             &desk,
-            &leads[1],
+            &leads[0],
             appeal.case_id,
             reviewer.user_id,
             Some("appeals rota"),
