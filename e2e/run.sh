@@ -3,8 +3,8 @@
 # cases on a free loopback port, creates an API token for the integration user, runs the specs
 # (node --test e2e/*.test.mjs) in headless Debian Chromium via playwright-core, stops the server.
 #
-#   e2e/run.sh                  # from the repository root (npm ci --prefix e2e first)
-#   WARDEN_BIN=path e2e/run.sh  # use an already built binary instead of `cargo build`
+#   bash e2e/run.sh                   # from the repository root (npm ci --prefix e2e first)
+#   WARDEN_BIN=path bash e2e/run.sh   # an already built binary instead of `cargo build`
 #
 # Screenshots of the main pages land in e2e/screenshots/. Exit status: the tests'.
 set -euo pipefail
@@ -51,6 +51,11 @@ free_port() {
   node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
 
+healthy() {
+  node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
+    .then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1));' "$1"
+}
+
 # Start the demo desk; a port taken between choosing and binding is retried with another one.
 started=""
 for _ in 1 2 3; do
@@ -62,8 +67,7 @@ for _ in 1 2 3; do
   SERVER_PID=$!
   for _ in $(seq 1 150); do # up to 30 s
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE_URL/healthz" || true)
-    if [ "$code" = "200" ]; then started=yes; break; fi
+    if healthy "$BASE_URL/healthz"; then started=yes; break; fi
     sleep 0.2
   done
   [ -n "$started" ] && break
