@@ -61,6 +61,8 @@ pub struct Flash {
 /// What every page shows around its content.
 pub struct Chrome {
     pub title: String,
+    /// The words in the top bar's search box.
+    pub query: String,
     pub user: String,
     pub role: &'static str,
     pub csrf: String,
@@ -126,6 +128,7 @@ async fn chrome(
     let db = &state.desk.db;
     Ok(Chrome {
         title: title.to_string(),
+        query: String::new(),
         user: v.actor.username.clone(),
         role: v.actor.role.as_str(),
         csrf: v.csrf.clone(),
@@ -1161,8 +1164,10 @@ pub async fn search(
         )
     })
     .collect();
+    let mut frame = chrome(&state, &v, "Search", "/search", &Done::default()).await?;
+    frame.query = q.q.clone().unwrap_or_default();
     html(SearchPage {
-        chrome: chrome(&state, &v, "Search", "/search", &Done::default()).await?,
+        chrome: frame,
         next_page: (offset + limit < total).then(|| search_url(&q, None, Some(offset + limit))),
         previous_page: (offset > 0).then(|| search_url(&q, None, Some((offset - limit).max(0)))),
         rows,
