@@ -481,6 +481,26 @@ test('10. a partner sees no queues, cannot claim, and may not open /admin', { ti
   }
 });
 
+test('10b. at 200% zoom (640 CSS px wide) the pages reflow without sideways scrolling', { timeout: STEP_TIMEOUT }, async (t) => {
+  if (!state.caseId) return t.skip('no case was opened');
+  // 1280 px at 200% zoom leaves 640 CSS px; the same session, a narrower window.
+  await ana.setViewportSize({ width: 640, height: 800 });
+  try {
+    for (const [path, name] of [['/', 'queues-200-percent'], [`/cases/${state.caseId}`, 'case-200-percent'], ['/search?q=zebrafinch', null]]) {
+      await ana.goto(`${BASE_URL}${path}`);
+      await ana.locator('main h1').waitFor();
+      const overflow = await ana.evaluate(() => {
+        // Tables may scroll inside their own box; the page itself must not.
+        return document.documentElement.scrollWidth - window.innerWidth;
+      });
+      assert.ok(overflow <= 1, `${path} overflows the window by ${overflow} px at 640 px wide`);
+      if (name) await screenshot(ana, name);
+    }
+  } finally {
+    await ana.setViewportSize(VIEWPORT);
+  }
+});
+
 test('11. the console scripts raised no uncaught error', { timeout: STEP_TIMEOUT }, () => {
   assert.deepEqual(pageErrors, []);
 });
