@@ -6,6 +6,23 @@ use serde_json::json;
 
 use crate::harness::{TestDesk, report, start};
 
+/// Opens the sign-in page and returns the token its form carries.
+async fn sign_in_token(client: &Client, base: &str) -> String {
+    let page = client
+        .get(format!("{base}/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
 struct Browser {
     client: Client,
     base: String,
@@ -20,12 +37,14 @@ impl Browser {
             .redirect(redirect::Policy::none())
             .build()
             .unwrap();
+        let token = sign_in_token(&client, &d.base).await;
         let res = client
             .post(format!("{}/sign-in", d.base))
             .form(&[
                 ("username", user),
                 ("password", "correct horse battery"),
                 ("next", "/"),
+                ("csrf", &token),
             ])
             .send()
             .await
@@ -33,10 +52,11 @@ impl Browser {
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{user} signs in");
         let cookie = res
             .headers()
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("warden_session="))
+            .expect("a session cookie")
             .to_string();
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Strict"), "{cookie}");
@@ -90,18 +110,33 @@ async fn signing_in_leads_back_and_bad_passwords_do_not() {
     let d = start().await;
     warden::enforcement::delivery::install_tls();
     let anon = Client::builder()
+        .cookie_store(true)
         .redirect(redirect::Policy::none())
         .build()
         .unwrap();
     let res = anon.get(format!("{}/my", d.base)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/sign-in?next=/my");
+    // Without the sign-in page's token the form is refused.
+    let res = anon
+        .post(format!("{}/sign-in", d.base))
+        .form(&[
+            ("username", "spec"),
+            ("password", "correct horse battery"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let token = sign_in_token(&anon, &d.base).await;
     let res = anon
         .post(format!("{}/sign-in", d.base))
         .form(&[
             ("username", "spec"),
             ("password", "wrong"),
             ("next", "//evil.example"),
+            ("csrf", &token),
         ])
         .send()
         .await

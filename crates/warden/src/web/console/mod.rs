@@ -98,7 +98,7 @@ pub fn csrf_token(session: &str) -> String {
     hex::encode(Sha256::digest(format!("warden-csrf:{session}").as_bytes()))
 }
 
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -153,6 +153,25 @@ struct SignInPage {
     next: String,
     error: Option<String>,
     username: String,
+    csrf: String,
+}
+
+/// Before there is a session, the sign-in form is protected by a double-submit token: a random
+/// value in a strict same-site cookie that the form must repeat.
+const SIGN_IN_COOKIE: &str = "warden_sign_in";
+
+fn sign_in_token(jar: CookieJar) -> (CookieJar, String) {
+    if let Some(t) = jar.get(SIGN_IN_COOKIE).map(|c| c.value().to_string())
+        && t.len() == 32
+    {
+        return (jar, t);
+    }
+    let t = hex::encode(rand::random::<[u8; 16]>());
+    let cookie = Cookie::build((SIGN_IN_COOKIE, t.clone()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/sign-in");
+    (jar.add(cookie), t)
 }
 
 #[derive(Deserialize)]
@@ -168,12 +187,15 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-pub async fn sign_in_page(Query(q): Query<Next>) -> Page {
-    html(SignInPage {
+pub async fn sign_in_page(jar: CookieJar, Query(q): Query<Next>) -> Page {
+    let (jar, csrf) = sign_in_token(jar);
+    let page = SignInPage {
         next: safe_next(q.next.as_deref()),
         error: None,
         username: String::new(),
-    })
+        csrf,
+    };
+    Ok((jar, Html(page.render()?)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -181,6 +203,8 @@ pub struct SignInForm {
     username: String,
     password: String,
     next: Option<String>,
+    #[serde(default)]
+    csrf: String,
 }
 
 pub async fn sign_in(
@@ -189,12 +213,17 @@ pub async fn sign_in(
     Form(f): Form<SignInForm>,
 ) -> Result<Response, ConsoleError> {
     let next = safe_next(f.next.as_deref());
+    let expected = jar.get(SIGN_IN_COOKIE).map(|c| c.value().to_string());
+    if expected.is_none_or(|e| !super::same(&e, &f.csrf)) {
+        return Err(ConsoleError::Csrf);
+    }
     match identity::sign_in(&state.desk, &f.username, &f.password).await {
         Ok((session, _)) => {
             let cookie = Cookie::build((SESSION_COOKIE, session))
                 .http_only(true)
                 .same_site(SameSite::Strict)
                 .path("/");
+            let jar = jar.remove(Cookie::build(SIGN_IN_COOKIE).path("/sign-in"));
             Ok((jar.add(cookie), Redirect::to(&next)).into_response())
         }
         Err(Error::Unauthenticated) => {
@@ -202,6 +231,7 @@ pub async fn sign_in(
                 next,
                 error: Some("That username and password do not match.".into()),
                 username: f.username,
+                csrf: f.csrf,
             };
             Ok((StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
         }
