@@ -183,6 +183,7 @@ pub async fn file(desk: &Desk, actor: &Actor, input: &AppealInput) -> Result<App
             appeal_id: Some(appeal_id),
             report_id: None,
             redress: Redress::None,
+            actions: &[],
         },
         &values,
         now,
@@ -445,6 +446,7 @@ pub async fn decide(
             } else {
                 Redress::AfterAppeal
             },
+            actions: &[],
         },
         &values,
         now,

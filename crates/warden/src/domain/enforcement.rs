@@ -117,24 +117,74 @@ impl ActionSpec {
         }
     }
 
-    /// A short description for people: "geo-blocked in DE, AT until 2026-12-01".
+    /// A short description for people, in English.
     pub fn describe(&self) -> String {
-        let mut s = match self.kind {
-            ActionKind::Remove => "removed".to_string(),
-            ActionKind::RestrictVisibility => "visibility restricted".to_string(),
-            ActionKind::AgeRestrict => "restricted to adults".to_string(),
-            ActionKind::Label => format!("labelled \"{}\"", self.text.as_deref().unwrap_or("")),
-            ActionKind::Demote => "demoted in feeds and search".to_string(),
-            ActionKind::GeoBlock => format!("blocked in {}", self.countries.join(", ")),
-            ActionKind::Demonetise => "demonetised".to_string(),
-            ActionKind::Strike => "a strike recorded against the account".to_string(),
-            ActionKind::SuspendAccount => "account suspended".to_string(),
-            ActionKind::DisableAccount => "account disabled".to_string(),
-            ActionKind::RejectAd => "ad rejected".to_string(),
-            ActionKind::NoAction => "no action".to_string(),
+        self.describe_in("en")
+    }
+
+    /// A short description for the people told about it, in their language where the desk has it
+    /// (de, fr, es), else English: "blocked in DE, AT until 2026-12-01 00:00 UTC".
+    pub fn describe_in(&self, language: &str) -> String {
+        let text = self.text.as_deref().unwrap_or("");
+        let countries = self.countries.join(", ");
+        let mut s = match (language, self.kind) {
+            ("de", ActionKind::Remove) => "entfernt".to_string(),
+            ("de", ActionKind::RestrictVisibility) => "Sichtbarkeit eingeschränkt".to_string(),
+            ("de", ActionKind::AgeRestrict) => "nur für Erwachsene sichtbar".to_string(),
+            ("de", ActionKind::Label) => format!("mit dem Hinweis „{text}“ versehen"),
+            ("de", ActionKind::Demote) => "in Feeds und Suche herabgestuft".to_string(),
+            ("de", ActionKind::GeoBlock) => format!("gesperrt in {countries}"),
+            ("de", ActionKind::Demonetise) => "Monetarisierung entzogen".to_string(),
+            ("de", ActionKind::Strike) => "Verwarnung für das Konto vermerkt".to_string(),
+            ("de", ActionKind::SuspendAccount) => "Konto vorübergehend gesperrt".to_string(),
+            ("de", ActionKind::DisableAccount) => "Konto deaktiviert".to_string(),
+            ("de", ActionKind::RejectAd) => "Anzeige abgelehnt".to_string(),
+            ("de", ActionKind::NoAction) => "keine Maßnahme".to_string(),
+            ("fr", ActionKind::Remove) => "supprimé".to_string(),
+            ("fr", ActionKind::RestrictVisibility) => "visibilité restreinte".to_string(),
+            ("fr", ActionKind::AgeRestrict) => "réservé aux adultes".to_string(),
+            ("fr", ActionKind::Label) => format!("signalé par la mention « {text} »"),
+            ("fr", ActionKind::Demote) => "rétrogradé dans les fils et la recherche".to_string(),
+            ("fr", ActionKind::GeoBlock) => format!("bloqué dans les pays suivants : {countries}"),
+            ("fr", ActionKind::Demonetise) => "démonétisé".to_string(),
+            ("fr", ActionKind::Strike) => "avertissement enregistré sur le compte".to_string(),
+            ("fr", ActionKind::SuspendAccount) => "compte suspendu".to_string(),
+            ("fr", ActionKind::DisableAccount) => "compte désactivé".to_string(),
+            ("fr", ActionKind::RejectAd) => "publicité refusée".to_string(),
+            ("fr", ActionKind::NoAction) => "aucune mesure".to_string(),
+            ("es", ActionKind::Remove) => "eliminado".to_string(),
+            ("es", ActionKind::RestrictVisibility) => "visibilidad restringida".to_string(),
+            ("es", ActionKind::AgeRestrict) => "restringido a adultos".to_string(),
+            ("es", ActionKind::Label) => format!("etiquetado con «{text}»"),
+            ("es", ActionKind::Demote) => "relegado en los feeds y la búsqueda".to_string(),
+            ("es", ActionKind::GeoBlock) => format!("bloqueado en {countries}"),
+            ("es", ActionKind::Demonetise) => "desmonetizado".to_string(),
+            ("es", ActionKind::Strike) => "advertencia registrada en la cuenta".to_string(),
+            ("es", ActionKind::SuspendAccount) => "cuenta suspendida".to_string(),
+            ("es", ActionKind::DisableAccount) => "cuenta desactivada".to_string(),
+            ("es", ActionKind::RejectAd) => "anuncio rechazado".to_string(),
+            ("es", ActionKind::NoAction) => "ninguna medida".to_string(),
+            (_, ActionKind::Remove) => "removed".to_string(),
+            (_, ActionKind::RestrictVisibility) => "visibility restricted".to_string(),
+            (_, ActionKind::AgeRestrict) => "restricted to adults".to_string(),
+            (_, ActionKind::Label) => format!("labelled \"{text}\""),
+            (_, ActionKind::Demote) => "demoted in feeds and search".to_string(),
+            (_, ActionKind::GeoBlock) => format!("blocked in {countries}"),
+            (_, ActionKind::Demonetise) => "demonetised".to_string(),
+            (_, ActionKind::Strike) => "a strike recorded against the account".to_string(),
+            (_, ActionKind::SuspendAccount) => "account suspended".to_string(),
+            (_, ActionKind::DisableAccount) => "account disabled".to_string(),
+            (_, ActionKind::RejectAd) => "ad rejected".to_string(),
+            (_, ActionKind::NoAction) => "no action".to_string(),
         };
         if let Some(u) = self.until {
-            s.push_str(&format!(" until {}", u.format("%Y-%m-%d %H:%M UTC")));
+            let until = match language {
+                "de" => "bis",
+                "fr" => "jusqu'au",
+                "es" => "hasta el",
+                _ => "until",
+            };
+            s.push_str(&format!(" {until} {}", u.format("%Y-%m-%d %H:%M UTC")));
         }
         s
     }
@@ -529,6 +579,29 @@ mod tests {
         let mut suspend = ActionSpec::new(ActionKind::SuspendAccount);
         suspend.until = Some(now() + Duration::days(1));
         assert!(problems(&[suspend], post, Some("u1")).is_empty());
+    }
+
+    #[test]
+    fn actions_are_described_in_the_reader_s_language() {
+        let mut geo = ActionSpec::new(ActionKind::GeoBlock);
+        geo.countries = vec!["DE".into(), "AT".into()];
+        geo.until = Some(now() + Duration::days(1));
+        assert_eq!(
+            geo.describe(),
+            "blocked in DE, AT until 2026-11-24 10:00 UTC"
+        );
+        assert_eq!(
+            geo.describe_in("de"),
+            "gesperrt in DE, AT bis 2026-11-24 10:00 UTC"
+        );
+        assert_eq!(
+            ActionSpec::new(ActionKind::Remove).describe_in("fr"),
+            "supprimé"
+        );
+        assert_eq!(
+            ActionSpec::new(ActionKind::Remove).describe_in("pt"),
+            "removed"
+        );
     }
 
     #[test]

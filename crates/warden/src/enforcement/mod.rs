@@ -433,6 +433,7 @@ pub async fn take_effect(
                     appeal_id: None,
                     report_id: None,
                     redress: Redress::Appeal(appealable_until),
+                    actions: &decision.actions,
                 },
                 &values,
                 now,
@@ -469,6 +470,7 @@ pub async fn take_effect(
                         } else {
                             Redress::None
                         },
+                        actions: &decision.actions,
                     },
                     &values,
                     now,

@@ -239,6 +239,7 @@ async fn take_in(
                 appeal_id: None,
                 report_id: Some(report_id),
                 redress: Redress::None,
+                actions: &[],
             },
             &values,
             now,

@@ -25,6 +25,8 @@ pub struct Outgoing<'a> {
     pub report_id: Option<i64>,
     /// The redress options the message carries.
     pub redress: Redress,
+    /// The actions the message reports, described in the message's language.
+    pub actions: &'a [crate::domain::enforcement::ActionSpec],
 }
 
 /// Which redress options a message names.
@@ -65,6 +67,14 @@ pub async fn queue(
         return Ok(None);
     };
     let mut values = values.clone();
+    if !out.actions.is_empty() {
+        let described: Vec<String> = out
+            .actions
+            .iter()
+            .map(|a| a.describe_in(&template.language))
+            .collect();
+        values.insert("actions", described.join("; "));
+    }
     let body = &desk.config.appeals.out_of_court_body;
     match out.redress {
         Redress::Appeal(until) => {

@@ -1003,6 +1003,15 @@ pub async fn preview(
                 ),
             );
             values.insert("appeal_deadline", until.to_string());
+            values.insert(
+                "actions",
+                input
+                    .actions
+                    .iter()
+                    .map(|a| a.describe_in(&lang))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
             if account_of(c).is_some() {
                 reply = desk.config.templates.render(
                     Purpose::OutcomeActionTaken,
