@@ -12,6 +12,7 @@ mod console;
 mod delivery;
 mod demo;
 mod enforcement;
+mod faults;
 mod intake;
 mod review;
 mod search;
