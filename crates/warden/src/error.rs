@@ -52,6 +52,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Conflict(String),
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: i64 },
     #[error("the database is unavailable")]
     Unavailable,
     #[error("database error: {0}")]

@@ -134,8 +134,27 @@ pub async fn create_token(desk: &Desk, by: Who<'_>, user_id: i64, name: &str) ->
     Ok(token)
 }
 
-/// Checks a password and opens a session; the same answer for an unknown user and a wrong password.
+/// Failed sign-ins for one username within [`THROTTLE_WINDOW_MINUTES`] after which further attempts
+/// are refused until the oldest of them ages out.
+pub const THROTTLE_FAILURES: i64 = 5;
+pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
+
+/// Checks a password and opens a new session (never reusing one); the same answer for an unknown
+/// user and a wrong password. Repeated failures for a username are throttled.
 pub async fn sign_in(desk: &Desk, username: &str, password: &str) -> Result<(String, UserRow)> {
+    let now = desk.now();
+    let window = now - Duration::minutes(THROTTLE_WINDOW_MINUTES);
+    let failures = users::sign_in_failures_since(&desk.db, username, window).await?;
+    if failures.len() as i64 >= THROTTLE_FAILURES {
+        let oldest = failures.iter().min().copied().unwrap_or(now);
+        let retry = (oldest + Duration::minutes(THROTTLE_WINDOW_MINUTES) - now)
+            .num_seconds()
+            .max(1);
+        metrics::counter!("warden_sign_in_throttled_total").increment(1);
+        return Err(Error::TooManyAttempts {
+            retry_after_secs: retry,
+        });
+    }
     let user = users::user_by_name(&desk.db, username).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     // Verify against a dummy hash when the user is unknown, so timing does not reveal who exists.
@@ -148,10 +167,13 @@ pub async fn sign_in(desk: &Desk, username: &str, password: &str) -> Result<(Str
     };
     let user = match user {
         Some(u) if ok && !u.disabled && u.role != Role::Integration => u,
-        _ => return Err(Error::Unauthenticated),
+        _ => {
+            users::record_sign_in_failure(&desk.db, username, now).await?;
+            return Err(Error::Unauthenticated);
+        }
     };
+    users::clear_sign_in_failures(&desk.db, username).await?;
     let session = new_secret("wds");
-    let now = desk.now();
     users::insert_session(
         &desk.db,
         &secret_hash(&session),

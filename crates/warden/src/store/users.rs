@@ -195,3 +195,44 @@ pub async fn user_by_token(db: &Db, token_hash: &str) -> Result<Option<UserRow>>
         .await?;
     row.as_ref().map(user_from_row).transpose()
 }
+
+pub async fn sign_in_failures_since(
+    db: &Db,
+    username: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>> {
+    let rows = sqlx::query("SELECT at FROM sign_in_failures WHERE username = $1 AND at > $2")
+        .bind(username.to_string())
+        .bind(to_millis(since))
+        .fetch_all(db.reader())
+        .await?;
+    rows.iter()
+        .map(|r| Ok(from_millis(r.try_get(0)?)))
+        .collect()
+}
+
+pub async fn record_sign_in_failure(db: &Db, username: &str, at: DateTime<Utc>) -> Result<()> {
+    let mut tx = db.begin().await?;
+    // Old failures are forgotten as new ones arrive, so the table stays small.
+    sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+        .bind(to_millis(at - chrono::Duration::days(1)))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO sign_in_failures (username, at) VALUES ($1, $2)")
+        .bind(username.to_string())
+        .bind(to_millis(at))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn clear_sign_in_failures(db: &Db, username: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM sign_in_failures WHERE username = $1")
+        .bind(username.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -74,6 +74,11 @@ impl From<&Error> for Problem {
                 Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
             }
             Error::Forbidden(_) => Problem::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+            Error::TooManyAttempts { .. } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                e.to_string(),
+            ),
             Error::IllegalTransition { .. } => {
                 Problem::new(StatusCode::CONFLICT, "illegal_transition", e.to_string())
             }
@@ -104,6 +109,11 @@ impl IntoResponse for Error {
         if matches!(self, Error::Unauthenticated) {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Error::TooManyAttempts { retry_after_secs } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
         }
         res
     }

@@ -261,3 +261,60 @@ async fn console_sessions_use_cookies_and_refuse_cross_site_writes() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn password_guessing_is_throttled_and_every_sign_in_gets_a_new_session() {
+    let d = start().await;
+    let attempt = |password: &'static str| {
+        let d = &d;
+        async move {
+            d.client
+                .post(format!("{}/api/v1/session", d.base))
+                .json(&json!({"username": "spec", "password": password}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("guess").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The sixth try is refused even with the right password, and says when to come back.
+    let refused = attempt("correct horse battery").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: i64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    // Another user is not affected.
+    let other = d
+        .client
+        .post(format!("{}/api/v1/session", d.base))
+        .json(&json!({"username": "spec2", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    // Once the window has passed the right password works, and each sign-in opens a new session.
+    d.clock.advance(chrono::Duration::minutes(16));
+    let session = |res: &reqwest::Response| {
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("warden_session="))
+            .map(|c| c.split(';').next().unwrap().to_string())
+            .unwrap()
+    };
+    let first = attempt("correct horse battery").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = attempt("correct horse battery").await;
+    assert_ne!(session(&first), session(&second), "no session is reused");
+    assert_eq!(
+        d.count("sign_in_failures").await,
+        0,
+        "success clears the failures"
+    );
+}
