@@ -170,10 +170,10 @@ pub async fn file(desk: &Desk, actor: &Actor, input: &AppealInput) -> Result<App
     let mut values = replies::case_values(&case);
     values.insert("appeal_ref", format!("A-{appeal_id}"));
     values.insert("policy_ref", decision.policy.clone().unwrap_or_default());
-    let ack = replies::queue(
+    replies::tell(
         &mut tx,
         desk,
-        &case,
+        &mut case,
         Outgoing {
             purpose: Purpose::AppealReceived,
             audience: input.appellant.audience(),
@@ -186,15 +186,7 @@ pub async fn file(desk: &Desk, actor: &Actor, input: &AppealInput) -> Result<App
             actions: &[],
         },
         &values,
-        now,
-    )
-    .await?;
-    cases::append(
-        &mut tx,
-        &mut case,
-        ack.into_iter().collect(),
         who,
-        None,
         now,
     )
     .await?;
@@ -428,10 +420,10 @@ pub async fn decide(
     } else {
         Audience::Reporter
     };
-    let told = replies::queue(
+    replies::tell(
         &mut tx,
         desk,
-        &case,
+        &mut case,
         Outgoing {
             purpose,
             audience,
@@ -449,15 +441,7 @@ pub async fn decide(
             actions: &[],
         },
         &values,
-        now,
-    )
-    .await?;
-    cases::append(
-        &mut tx,
-        &mut case,
-        told.into_iter().collect(),
         who,
-        None,
         now,
     )
     .await?;

@@ -322,7 +322,7 @@ pub async fn take_effect(
     now: DateTime<Utc>,
     notify: Notify,
 ) -> Result<Vec<CaseEvent>> {
-    store::set_decision_state(conn, decision.id, DecisionState::Effective, None, Some(now)).await?;
+    // The caller has made the decision effective: inserted so, or approved.
     for a in store::actions_for_decision(conn, decision.id).await? {
         if a.state == ActionState::Held {
             store::set_action_state(conn, a.id, ActionState::Active, None).await?;
@@ -530,22 +530,10 @@ pub async fn reverse_actions(
     for a in store::actions_for_decision(conn, decision.id).await? {
         match a.state {
             ActionState::Active if !keep.contains(&a.spec) => {
-                store::set_action_state(conn, a.id, ActionState::Reversed, Some(now)).await?;
-                let payload = action_payload("reversal", &a, case, decision, Some(cause), now);
-                store::enqueue(
-                    conn,
-                    "reversal",
-                    Some(case.id),
-                    &format!("reversal-{}", a.id),
-                    &payload,
-                    now,
-                )
-                .await?;
-                events.push(CaseEvent::ActionReversed {
-                    action_id: a.id,
-                    action: a.spec.kind,
-                    cause,
-                });
+                events.push(
+                    reverse_one(conn, case, decision, &a, ActionState::Reversed, cause, now)
+                        .await?,
+                );
             }
             ActionState::Held => {
                 store::set_action_state(conn, a.id, ActionState::Cancelled, Some(now)).await?;
@@ -554,6 +542,35 @@ pub async fn reverse_actions(
         }
     }
     Ok(events)
+}
+
+/// Ends one active action (`Expired` or `Reversed`), queues its reversal for the platform and
+/// returns the event to record.
+async fn reverse_one(
+    conn: &mut AnyConnection,
+    case: &Case,
+    decision: &DecisionRecord,
+    a: &ActionRecord,
+    end: ActionState,
+    cause: ReversalCause,
+    now: DateTime<Utc>,
+) -> Result<CaseEvent> {
+    store::set_action_state(conn, a.id, end, Some(now)).await?;
+    let payload = action_payload("reversal", a, case, decision, Some(cause), now);
+    store::enqueue(
+        conn,
+        "reversal",
+        Some(case.id),
+        &format!("reversal-{}", a.id),
+        &payload,
+        now,
+    )
+    .await?;
+    Ok(CaseEvent::ActionReversed {
+        action_id: a.id,
+        action: a.spec.kind,
+        cause,
+    })
 }
 
 async fn decision_for_lead(desk: &Desk, actor: &Actor, decision_id: i64) -> Result<DecisionRecord> {
@@ -664,7 +681,7 @@ pub async fn expire_actions(desk: &Desk) -> Result<usize> {
             continue;
         };
         let mut events = Vec::new();
-        let actions = sqlx_actions_of_case(&mut tx, case_id).await?;
+        let actions = store::actions_of_case(&mut tx, case_id).await?;
         for a in actions {
             if a.state != ActionState::Active || a.spec.until.is_none_or(|u| u > now) {
                 continue;
@@ -672,29 +689,18 @@ pub async fn expire_actions(desk: &Desk) -> Result<usize> {
             let Some(decision) = store::read_decision(&mut tx, a.decision_id).await? else {
                 continue;
             };
-            store::set_action_state(&mut tx, a.id, ActionState::Expired, Some(now)).await?;
-            let payload = action_payload(
-                "reversal",
-                &a,
-                &case,
-                &decision,
-                Some(ReversalCause::Expired),
-                now,
+            events.push(
+                reverse_one(
+                    &mut tx,
+                    &case,
+                    &decision,
+                    &a,
+                    ActionState::Expired,
+                    ReversalCause::Expired,
+                    now,
+                )
+                .await?,
             );
-            store::enqueue(
-                &mut tx,
-                "reversal",
-                Some(case_id),
-                &format!("reversal-{}", a.id),
-                &payload,
-                now,
-            )
-            .await?;
-            events.push(CaseEvent::ActionReversed {
-                action_id: a.id,
-                action: a.spec.kind,
-                cause: ReversalCause::Expired,
-            });
         }
         reversed += events.len();
         cases::record(&mut tx, &mut case, events, Who::SYSTEM, None, now).await?;
@@ -704,14 +710,6 @@ pub async fn expire_actions(desk: &Desk) -> Result<usize> {
         metrics::counter!("warden_actions_expired_total").increment(reversed as u64);
     }
     Ok(reversed)
-}
-
-async fn sqlx_actions_of_case(conn: &mut AnyConnection, case_id: i64) -> Result<Vec<ActionRecord>> {
-    let mut out = Vec::new();
-    for d in store::decision_ids_for_case(conn, case_id).await? {
-        out.extend(store::actions_for_decision(conn, d).await?);
-    }
-    Ok(out)
 }
 
 /// What the decision form shows: the policies that fit the case and the account's standing.

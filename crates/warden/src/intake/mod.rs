@@ -226,10 +226,10 @@ async fn take_in(
             .language
             .as_deref()
             .or(subject.snapshot.language.as_deref());
-        let ack = replies::queue(
+        replies::tell(
             conn,
             desk,
-            &case,
+            &mut case,
             Outgoing {
                 purpose: Purpose::Acknowledgement,
                 audience,
@@ -242,15 +242,7 @@ async fn take_in(
                 actions: &[],
             },
             &values,
-            now,
-        )
-        .await?;
-        cases::append(
-            conn,
-            &mut case,
-            ack.into_iter().collect(),
             Who::SYSTEM,
-            None,
             now,
         )
         .await?;

@@ -140,3 +140,20 @@ pub async fn queue(
         language: m.language,
     }))
 }
+
+/// Queues a message and records it on the case in one step.
+#[allow(clippy::too_many_arguments)]
+pub async fn tell(
+    conn: &mut AnyConnection,
+    desk: &Desk,
+    case: &mut Case,
+    out: Outgoing<'_>,
+    values: &BTreeMap<&'static str, String>,
+    who: crate::store::cases::Who<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(event) = queue(conn, desk, case, out, values, now).await? {
+        crate::store::cases::append(conn, case, vec![event], who, None, now).await?;
+    }
+    Ok(())
+}

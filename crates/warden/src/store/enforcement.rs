@@ -294,14 +294,22 @@ pub async fn decisions_for_case(db: &Db, case_id: i64) -> Result<Vec<DecisionRec
     rows.iter().map(decision_from_row).collect()
 }
 
-/// Decisions waiting for a lead's approval, oldest first.
-pub async fn decisions_awaiting_approval(db: &Db, limit: i64) -> Result<Vec<DecisionRecord>> {
-    let rows = dynamic(format!(
-        "SELECT {DECISION_COLUMNS} WHERE state = 'awaiting_approval' ORDER BY decided_at, id LIMIT $1"
-    ))
-    .bind(limit)
-    .fetch_all(db.reader())
-    .await?;
+/// Decisions waiting for a lead's approval on cases these teams may see, oldest first.
+pub async fn decisions_awaiting_approval(
+    db: &Db,
+    teams: &[String],
+    limit: i64,
+) -> Result<Vec<DecisionRecord>> {
+    let mut p = super::cases::Params::default();
+    let visible = p.visible_to(teams);
+    let limit = p.int(limit);
+    let sql = format!(
+        "SELECT {DECISION_COLUMNS} WHERE state = 'awaiting_approval' \
+         AND case_id IN (SELECT id FROM cases WHERE {visible}) ORDER BY decided_at, id LIMIT {limit}"
+    );
+    let rows = super::query_with_args(sql, &p.0)
+        .fetch_all(db.reader())
+        .await?;
     rows.iter().map(decision_from_row).collect()
 }
 
@@ -429,11 +437,16 @@ pub async fn actions_for_decision(
 }
 
 pub async fn actions_for_case(db: &Db, case_id: i64) -> Result<Vec<ActionRecord>> {
+    actions_of_case(&mut *db.reader().acquire().await?, case_id).await
+}
+
+/// A case's actions, read on the caller's connection (inside its transaction).
+pub async fn actions_of_case(conn: &mut AnyConnection, case_id: i64) -> Result<Vec<ActionRecord>> {
     let rows = dynamic(format!(
         "SELECT {ACTION_COLUMNS} WHERE case_id = $1 ORDER BY id"
     ))
     .bind(case_id)
-    .fetch_all(db.reader())
+    .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(action_from_row).collect()
 }
@@ -1024,12 +1037,4 @@ pub async fn delivery_counts(db: &Db) -> Result<Vec<(String, i64)>> {
 
 pub fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-pub async fn decision_ids_for_case(conn: &mut AnyConnection, case_id: i64) -> Result<Vec<i64>> {
-    let rows = sqlx::query("SELECT id FROM decisions WHERE case_id = $1 ORDER BY id")
-        .bind(case_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }

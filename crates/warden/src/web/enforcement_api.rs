@@ -157,15 +157,9 @@ pub async fn list_approvals(
     Authenticated(actor): Authenticated,
 ) -> Result<Json<Vec<DecisionRecord>>> {
     actor.require(Permission::ApproveDecisions)?;
-    let mut out = Vec::new();
-    for d in store::decisions_awaiting_approval(&state.desk.db, 500).await? {
-        if let Some(c) = cases::get_case(&state.desk.db, d.case_id).await?
-            && actor.may_see(&c)
-        {
-            out.push(d);
-        }
-    }
-    Ok(Json(out))
+    Ok(Json(
+        store::decisions_awaiting_approval(&state.desk.db, &actor.teams, 500).await?,
+    ))
 }
 
 /// A lead approves a held decision (never their own): its actions take effect.

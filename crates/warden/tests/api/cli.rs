@@ -1,9 +1,6 @@
 //! The `warden` binary as an operator uses it: separate processes talking over real HTTP.
 
-use std::process::{Command, Stdio};
-
-use crate::harness::{Killed, warden_cli};
-use std::time::Duration;
+use crate::harness::{free_address, serve_warden, warden_cli};
 
 fn warden(db: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     warden_cli(&["--database-url", db], args, stdin)
@@ -51,35 +48,9 @@ async fn an_operator_adds_a_user_issues_a_token_and_serves() {
     let token = token.trim().to_string();
     assert!(token.starts_with("wdn_"), "{token}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let _server = Killed(
-        Command::new(env!("CARGO_BIN_EXE_warden"))
-            .args(["--database-url", &db, "serve", "--listen", &listen])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let listen = free_address();
+    let _server = serve_warden(&["--database-url", &db], &listen).await;
     let client = crate::harness::http_client();
-    let mut healthy = false;
-    for _ in 0..100 {
-        if client
-            .get(format!("http://{listen}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            healthy = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(healthy, "the server came up");
     let me: serde_json::Value = client
         .get(format!("http://{listen}/api/v1/me"))
         .bearer_auth(&token)

@@ -3,56 +3,14 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{Killed, database_url, report, warden_cli};
+use crate::harness::{database_url, free_address, report, serve_warden, warden_cli};
 use crate::receiver::{Mode, Receiver, SECRET};
 use warden::clock::{Clock, SystemClock};
 
 fn warden(db: &str, config: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     warden_cli(&["--database-url", db, "--config", config], args, stdin)
-}
-
-async fn start(db: &str, config: &str, listen: &str) -> Killed {
-    let server = Killed(
-        Command::new(env!("CARGO_BIN_EXE_warden"))
-            .args([
-                "--database-url",
-                db,
-                "--config",
-                config,
-                "serve",
-                "--listen",
-                listen,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("warden serves"),
-    );
-    let client = crate::harness::http_client();
-    for _ in 0..150 {
-        if client
-            .get(format!("http://{listen}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server did not come up");
-}
-
-fn free_port() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("127.0.0.1:{port}")
 }
 
 #[tokio::test]
@@ -113,8 +71,8 @@ async fn a_restart_mid_delivery_loses_nothing_and_delivers_once() {
     };
     let (spec, integration) = (token("spec"), token("platform"));
 
-    let listen = free_port();
-    let server = start(&db, cfg, &listen).await;
+    let listen = free_address();
+    let server = serve_warden(&["--database-url", &db, "--config", cfg], &listen).await;
     let client = crate::harness::http_client();
     let call = |token: &str, path: &str, body: Value| {
         client
@@ -157,7 +115,7 @@ async fn a_restart_mid_delivery_loses_nothing_and_delivers_once() {
     // The server dies mid-delivery, hard.
     drop(server);
     platform.set(Mode::Succeed);
-    let _server = start(&db, cfg, &listen).await;
+    let _server = serve_warden(&["--database-url", &db, "--config", cfg], &listen).await;
     platform
         .wait_for("all 25 deliveries after the restart", |a| a.len() == 25)
         .await;

@@ -6,35 +6,10 @@ use rand::RngExt;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::harness::{Killed, database_url, http_client, report, warden_cli};
-
-async fn serve(db: &str, listen: &str) -> Killed {
-    let server = Killed(
-        Command::new(env!("CARGO_BIN_EXE_warden"))
-            .args(["--database-url", db, "serve", "--listen", listen])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("warden serves"),
-    );
-    let client = http_client();
-    for _ in 0..200 {
-        if client
-            .get(format!("http://{listen}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not come up");
-}
+use crate::harness::{database_url, free_address, http_client, report, serve_warden, warden_cli};
 
 /// What clients were told: idempotency key → the report id of the receipt.
 type Acknowledged = Arc<Mutex<BTreeMap<String, i64>>>;
@@ -95,12 +70,7 @@ async fn reports_acknowledged_before_a_crash_are_all_there_exactly_once() {
     );
     assert_eq!(code, 0, "{err}");
     let token = token.trim().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = free_address();
     let base = format!("http://{listen}");
 
     let acked: Acknowledged = Arc::default();
@@ -118,13 +88,13 @@ async fn reports_acknowledged_before_a_crash_are_all_there_exactly_once() {
         .collect();
     // Kill the server at random moments while the clients keep sending, then bring it back.
     let mut crashes = 0;
-    let mut server = serve(&db, &listen).await;
+    let mut server = serve_warden(&["--database-url", &db], &listen).await;
     while !clients.iter().all(|c| c.is_finished()) && crashes < 15 {
         let wait = rand::rng().random_range(50..300);
         tokio::time::sleep(Duration::from_millis(wait)).await;
         drop(server); // SIGKILL
         crashes += 1;
-        server = serve(&db, &listen).await;
+        server = serve_warden(&["--database-url", &db], &listen).await;
     }
     for c in clients {
         tokio::time::timeout(Duration::from_secs(120), c)

@@ -298,3 +298,41 @@ pub fn http_client() -> Client {
     warden::enforcement::delivery::install_tls();
     Client::new()
 }
+
+/// A loopback address nothing listens on yet.
+pub fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// Starts `warden <global> serve --listen <listen>` as its own process and waits until it answers
+/// its health check; the process is killed when the value is dropped.
+pub async fn serve_warden(global: &[&str], listen: &str) -> Killed {
+    use std::process::{Command, Stdio};
+    let server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(global)
+            .args(["serve", "--listen", listen])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("warden serves"),
+    );
+    let client = http_client();
+    for _ in 0..200 {
+        if client
+            .get(format!("http://{listen}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return server;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server did not come up on {listen}");
+}

@@ -204,15 +204,12 @@ impl IntoResponse for ConsoleError {
     }
 }
 
+/// Percent-encodes a path or query value (askama's encoder; `/` kept).
 pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    match askama::filters::urlencode(s) {
+        Ok(encoded) => encoded.to_string(),
+        Err(never) => match never {},
+    }
 }
 
 impl FromRequestParts<AppState> for Viewer {
