@@ -39,6 +39,10 @@ pub struct Cli {
         default_value_t = 16
     )]
     pub db_connections: u32,
+    /// Seconds a request waits for a database connection before it is answered 503 (default: 30
+    /// on SQLite, 5 on PostgreSQL).
+    #[arg(long, global = true, env = "WARDEN_DB_ACQUIRE_TIMEOUT_SECS")]
+    pub db_acquire_timeout_secs: Option<u64>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -147,7 +151,10 @@ async fn open(cli: &Cli, url: &str) -> Result<Desk> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    let db = Db::connect(url, cli.db_connections).await?;
+    let acquire_timeout = cli
+        .db_acquire_timeout_secs
+        .map(std::time::Duration::from_secs);
+    let db = Db::connect_with(url, cli.db_connections, acquire_timeout).await?;
     db.migrate().await?;
     Ok(Desk::new(db, config))
 }

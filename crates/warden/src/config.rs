@@ -59,6 +59,8 @@ pub struct Config {
     pub statements: StatementsConfig,
     #[serde(default)]
     pub wellness: WellnessConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// A reply template file replacing the built-in templates.
     #[serde(default)]
     pub templates_file: Option<std::path::PathBuf>,
@@ -152,6 +154,39 @@ impl Default for WellnessConfig {
     fn default() -> Self {
         Self {
             break_after_reveals: 25,
+        }
+    }
+}
+
+/// What keeps one client from starving the others: slow senders are cut off, and each caller has a
+/// token bucket of requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Seconds a client has to send a request's headers before the connection is closed.
+    pub header_read_seconds: u64,
+    /// Seconds a client has to send a request's body once its headers have arrived (408 after).
+    pub body_read_seconds: u64,
+    /// Sustained requests per second for each API token and each console session.
+    pub requests_per_second: u32,
+    /// Requests one credential may send at once, after a pause.
+    pub burst: u32,
+    /// The same for each client address, counting requests without a credential (sign-in, health
+    /// checks) and the first request of a credential not seen lately.
+    pub anonymous_requests_per_second: u32,
+    pub anonymous_burst: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            header_read_seconds: 10,
+            body_read_seconds: 30,
+            // A platform integration sends hundreds of reports a second from one token.
+            requests_per_second: 2000,
+            burst: 4000,
+            anonymous_requests_per_second: 20,
+            anonymous_burst: 100,
         }
     }
 }
@@ -269,6 +304,19 @@ impl Config {
                 "must be an http(s) URL",
             ));
         }
+        let l = &self.limits;
+        if [
+            l.header_read_seconds,
+            l.body_read_seconds,
+            u64::from(l.requests_per_second),
+            u64::from(l.burst),
+            u64::from(l.anonymous_requests_per_second),
+            u64::from(l.anonymous_burst),
+        ]
+        .contains(&0)
+        {
+            errors.push(FieldError::new("limits", "every limit must be positive"));
+        }
         if self.strikes.expiry_days < 1 {
             errors.push(FieldError::new("strikes.expiry_days", "must be positive"));
         }
@@ -359,6 +407,17 @@ mod tests {
         c.routing[0].queue = "nowhere".into();
         match c.check() {
             Err(Error::Invalid(errors)) => assert_eq!(errors[0].field, "routing[0].queue"),
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_built_in_limits_are_the_defaults_and_none_may_be_zero() {
+        let mut c = Config::default();
+        assert_eq!(c.limits, LimitsConfig::default());
+        c.limits.anonymous_burst = 0;
+        match c.check() {
+            Err(Error::Invalid(errors)) => assert_eq!(errors[0].field, "limits"),
             other => panic!("expected invalid, got {other:?}"),
         }
     }

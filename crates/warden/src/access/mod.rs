@@ -78,7 +78,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
     use Permission::*;
     match role {
         Role::Admin => true,
-        Role::Lead => !matches!(p, ManageUsers),
+        // Appeals are the appellant's own: they come only through the platform's channel.
+        Role::Lead => !matches!(p, ManageUsers | FileAppeals),
         Role::Specialist => matches!(p, ReadCases | WorkCases | ReadQueues | ReadPolicies),
         Role::Qa | Role::Analyst => matches!(p, ReadCases | ReadQueues | ReadPolicies),
         Role::Partner => matches!(p, AnswerConsultations | ReadPolicies),
@@ -181,6 +182,16 @@ mod tests {
             assert_eq!(
                 allows(r, Permission::ManageCases),
                 matches!(r, Role::Admin | Role::Lead)
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_platform_and_admins_file_appeals() {
+        for r in Role::ALL {
+            assert_eq!(
+                allows(r, Permission::FileAppeals),
+                matches!(r, Role::Admin | Role::Integration)
             );
         }
     }

@@ -151,23 +151,34 @@ impl Deliverer {
             .body(body)
     }
 
-    /// Runs until `shutdown` resolves: delivers, reverses expired actions, sleeps when idle.
+    /// Runs until `shutdown` resolves: delivers, reverses expired actions, sleeps when idle. A
+    /// round that fails (the database is unreachable, say) is logged and tried again after a pause
+    /// that grows while the failures go on, so an outage is neither a busy loop nor a flood of logs.
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let idle = Duration::from_millis(self.desk.config.delivery.poll_interval_ms);
+        let mut failures = 0u32;
         loop {
+            let mut failed = false;
             if let Err(e) = super::expire_actions(&self.desk).await {
                 tracing::warn!(error = %e, "expiring actions failed");
+                failed = true;
             }
             let busy = match self.deliver_due().await {
                 Ok(n) => n > 0,
                 Err(e) => {
                     tracing::warn!(error = %e, "delivery round failed");
+                    failed = true;
                     false
                 }
             };
-            if !busy {
+            failures = if failed {
+                failures.saturating_add(1)
+            } else {
+                0
+            };
+            if !busy || failed {
                 tokio::select! {
-                    _ = tokio::time::sleep(idle) => {}
+                    _ = tokio::time::sleep(pause_after(idle, failures)) => {}
                     _ = shutdown.changed() => return,
                 }
             }
@@ -176,6 +187,17 @@ impl Deliverer {
             }
         }
     }
+}
+
+/// The longest pause between rounds while they keep failing.
+pub const MAX_FAILURE_PAUSE: Duration = Duration::from_secs(30);
+
+/// How long the worker rests after a round that was idle (`failures` = 0) or the `failures`-th
+/// failed round in a row: the poll interval, doubled per failure up to [`MAX_FAILURE_PAUSE`].
+pub fn pause_after(idle: Duration, failures: u32) -> Duration {
+    let doubling = failures.saturating_sub(1).min(16);
+    idle.saturating_mul(1 << doubling)
+        .min(MAX_FAILURE_PAUSE.max(idle))
 }
 
 async fn send(request: reqwest::RequestBuilder) -> Outcome {
@@ -191,7 +213,7 @@ async fn send(request: reqwest::RequestBuilder) -> Outcome {
     }
 }
 
-/// Deliveries as leads see them.
+/// Deliveries as leads see them: those of restricted cases only to the case's team.
 pub async fn list(
     desk: &Desk,
     actor: &Actor,
@@ -200,15 +222,16 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Delivery>> {
     actor.require(Permission::ManageDeliveries)?;
-    store::list_deliveries(&desk.db, state, case_id, limit).await
+    store::list_deliveries(&desk.db, &actor.teams, state, case_id, limit).await
 }
 
-/// A lead sends a dead (or failing) delivery again now.
+/// A lead sends a dead (or failing) delivery again now. One of a case the lead may not see is
+/// "not found", as an unknown id is, so its answer tells nothing about the case.
 pub async fn retry(desk: &Desk, actor: &Actor, id: i64) -> Result<Delivery> {
     actor.require(Permission::ManageDeliveries)?;
     let now = desk.now();
     let mut tx = desk.db.begin().await?;
-    let done = store::retry_delivery(&mut tx, id, now).await?;
+    let done = store::retry_delivery(&mut tx, id, &actor.teams, now).await?;
     if done {
         crate::store::cases::record_audit(
             &mut tx,
@@ -221,7 +244,7 @@ pub async fn retry(desk: &Desk, actor: &Actor, id: i64) -> Result<Delivery> {
         .await?;
     }
     tx.commit().await?;
-    let d = store::get_delivery(&desk.db, id)
+    let d = store::get_delivery(&desk.db, id, &actor.teams)
         .await?
         .ok_or(Error::NotFound("delivery"))?;
     if !done {
@@ -247,6 +270,23 @@ mod tests {
         assert_eq!(s(100, 1.0), 3600);
         assert_eq!(s(3, 0.5), 20);
         assert_eq!(s(3, 0.0), 20, "jitter never shortens below half");
+    }
+
+    #[test]
+    fn failing_rounds_pause_longer_and_longer_up_to_a_cap() {
+        let idle = Duration::from_millis(500);
+        assert_eq!(pause_after(idle, 0), idle);
+        assert_eq!(pause_after(idle, 1), idle);
+        assert_eq!(pause_after(idle, 2), 2 * idle);
+        assert_eq!(pause_after(idle, 4), 8 * idle);
+        assert_eq!(pause_after(idle, 20), MAX_FAILURE_PAUSE);
+        assert_eq!(pause_after(idle, u32::MAX), MAX_FAILURE_PAUSE);
+        let slow = Duration::from_secs(60);
+        assert_eq!(
+            pause_after(slow, 5),
+            slow,
+            "never shorter than the poll interval"
+        );
     }
 
     #[test]

@@ -573,11 +573,27 @@ async fn reverse_one(
     })
 }
 
-async fn decision_for_lead(desk: &Desk, actor: &Actor, decision_id: i64) -> Result<DecisionRecord> {
-    actor.require(Permission::ApproveDecisions)?;
-    let d = store::get_decision(&desk.db, decision_id)
+/// A decision the actor may read. One on a case they may not see is "not found", as an unknown
+/// id is.
+pub async fn visible_decision(desk: &Desk, actor: &Actor, id: i64) -> Result<DecisionRecord> {
+    actor.require(Permission::ReadCases)?;
+    let d = store::get_decision(&desk.db, id)
         .await?
         .ok_or(Error::NotFound("decision"))?;
+    let case = cases::get_case(&desk.db, d.case_id)
+        .await?
+        .ok_or(Error::NotFound("decision"))?;
+    actor
+        .may_see(&case)
+        .then_some(d)
+        .ok_or(Error::NotFound("decision"))
+}
+
+async fn decision_for_lead(desk: &Desk, actor: &Actor, decision_id: i64) -> Result<DecisionRecord> {
+    actor.require(Permission::ApproveDecisions)?;
+    // Visibility before the decision's state or decider, so neither answer reveals that a
+    // decision exists on a case the lead may not see.
+    let d = visible_decision(desk, actor, decision_id).await?;
     if d.state != DecisionState::AwaitingApproval {
         return Err(Error::Conflict(
             "this decision is not waiting for approval".into(),

@@ -301,11 +301,11 @@ pub async fn decisions_awaiting_approval(
     limit: i64,
 ) -> Result<Vec<DecisionRecord>> {
     let mut p = super::cases::Params::default();
-    let visible = p.visible_to(teams);
+    let visible = p.case_visible_to("decisions", teams);
     let limit = p.int(limit);
     let sql = format!(
         "SELECT {DECISION_COLUMNS} WHERE state = 'awaiting_approval' \
-         AND case_id IN (SELECT id FROM cases WHERE {visible}) ORDER BY decided_at, id LIMIT {limit}"
+         AND {visible} ORDER BY decided_at, id LIMIT {limit}"
     );
     let rows = super::query_with_args(sql, &p.0)
         .fetch_all(db.reader())
@@ -976,27 +976,33 @@ pub async fn finish_attempt(
     Ok(done.rows_affected() == 1)
 }
 
+/// Deliveries tied to a case these teams may see, or to no case; a restricted case's deliveries
+/// (its messages among them) are as hidden as the case.
+fn delivery_visible_to(p: &mut super::cases::Params, teams: &[String]) -> String {
+    format!(
+        "(case_id IS NULL OR {})",
+        p.case_visible_to("outbox", teams)
+    )
+}
+
 pub async fn list_deliveries(
     db: &Db,
+    teams: &[String],
     state: Option<DeliveryState>,
     case_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Delivery>> {
     let mut p = super::cases::Params::default();
-    let mut conds = Vec::new();
+    let mut conds = vec![delivery_visible_to(&mut p, teams)];
     if let Some(s) = state {
         conds.push(format!("state = {}", p.text(s.as_str())));
     }
     if let Some(c) = case_id {
         conds.push(format!("case_id = {}", p.int(c)));
     }
-    let filter = if conds.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conds.join(" AND "))
-    };
     let sql = format!(
-        "SELECT {DELIVERY_COLUMNS}{filter} ORDER BY id DESC LIMIT {}",
+        "SELECT {DELIVERY_COLUMNS} WHERE {} ORDER BY id DESC LIMIT {}",
+        conds.join(" AND "),
         limit.clamp(1, 1000)
     );
     let rows = super::query_with_args(sql, &p.0)
@@ -1005,24 +1011,35 @@ pub async fn list_deliveries(
     rows.iter().map(delivery_from_row).collect()
 }
 
-pub async fn get_delivery(db: &Db, id: i64) -> Result<Option<Delivery>> {
-    let row = dynamic(format!("SELECT {DELIVERY_COLUMNS} WHERE id = $1"))
-        .bind(id)
+pub async fn get_delivery(db: &Db, id: i64, teams: &[String]) -> Result<Option<Delivery>> {
+    let mut p = super::cases::Params::default();
+    let id = p.int(id);
+    let visible = delivery_visible_to(&mut p, teams);
+    let sql = format!("SELECT {DELIVERY_COLUMNS} WHERE id = {id} AND {visible}");
+    let row = super::query_with_args(sql, &p.0)
         .fetch_optional(db.reader())
         .await?;
     row.map(|r| delivery_from_row(&r)).transpose()
 }
 
-/// A lead sends a dead or failing delivery again now.
-pub async fn retry_delivery(conn: &mut AnyConnection, id: i64, at: DateTime<Utc>) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE outbox SET state = 'pending', next_attempt_at = $1, locked_by = NULL, locked_until = NULL \
-         WHERE id = $2 AND state IN ('dead', 'failed')",
-    )
-    .bind(to_millis(at))
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+/// A lead sends a dead or failing delivery these teams may see again now.
+pub async fn retry_delivery(
+    conn: &mut AnyConnection,
+    id: i64,
+    teams: &[String],
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let mut p = super::cases::Params::default();
+    let at = p.int(to_millis(at));
+    let id = p.int(id);
+    let visible = delivery_visible_to(&mut p, teams);
+    let sql = format!(
+        "UPDATE outbox SET state = 'pending', next_attempt_at = {at}, locked_by = NULL, locked_until = NULL \
+         WHERE id = {id} AND state IN ('dead', 'failed') AND {visible}"
+    );
+    let done = super::query_with_args(sql, &p.0)
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 

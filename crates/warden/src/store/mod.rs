@@ -53,8 +53,25 @@ pub fn normalize_url(url: &str) -> String {
     }
 }
 
+/// How long a request waits for a connection before it is answered 503 on SQLite, whose one
+/// writer connection queues every write in the process: a long queue is load, not an outage.
+pub const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The same on PostgreSQL, where the wait also covers reconnecting to a server that went away:
+/// short, so a client hears 503 within a few seconds instead of hanging while it restarts.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        Self::connect_with(url, max_connections, None).await
+    }
+
+    /// As [`Db::connect`], waiting at most `acquire_timeout` for a connection (the engine's
+    /// default without it) before a request fails as [`Error::Unavailable`].
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Option<Duration>,
+    ) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let url = normalize_url(url);
         if url.starts_with("sqlite:") {
@@ -68,7 +85,7 @@ impl Db {
             let pool = |n: u32| {
                 AnyPoolOptions::new()
                     .max_connections(n)
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(acquire_timeout.unwrap_or(SQLITE_ACQUIRE_TIMEOUT))
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL lets readers run beside the one writer. FULL sync makes every
@@ -94,7 +111,7 @@ impl Db {
         } else {
             let pool = AnyPoolOptions::new()
                 .max_connections(max_connections.max(2))
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(acquire_timeout.unwrap_or(POSTGRES_ACQUIRE_TIMEOUT))
                 .connect(&url)
                 .await?;
             Ok(Self {

@@ -1,7 +1,7 @@
 //! HTTP handlers under `/api/v1`: each reads the request, calls one operation, shapes the answer.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::{Authenticated, SESSION_COOKIE};
-use super::problem::{ApiJson, Problem};
+use super::problem::{ApiJson, Path, Problem, Query};
 use super::views::*;
 use crate::access::identity::{self, UserInput};
 use crate::access::{Actor, Permission, Role};
@@ -510,8 +510,8 @@ impl From<users::UserRow> for UserView {
     }
 }
 
-/// Sign in to the console: sets an HttpOnly, SameSite=Strict session cookie.
-#[utoipa::path(post, path = "/api/v1/session", tag = "people", request_body = SignIn,
+/// Sign in to the console: sets an HttpOnly, SameSite=Strict session cookie. Needs no credential.
+#[utoipa::path(post, path = "/api/v1/session", tag = "people", request_body = SignIn, security(()),
     responses((status = 200, body = UserView), (status = 401, body = Problem)))]
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -527,7 +527,9 @@ pub async fn sign_in(
     Ok((jar.add(cookie), Json(user.into())))
 }
 
-#[utoipa::path(delete, path = "/api/v1/session", tag = "people", responses((status = 204, description = "signed out")))]
+/// Sign out: ends the session whose cookie is sent, if any. Needs no other credential.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "people", security(()),
+    responses((status = 204, description = "signed out")))]
 pub async fn sign_out(
     State(state): State<AppState>,
     jar: CookieJar,

@@ -2,7 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{Method, header};
+use axum::http::{HeaderMap, Method, header};
 use axum_extra::extract::CookieJar;
 
 use super::AppState;
@@ -15,6 +15,23 @@ pub const SESSION_COOKIE: &str = "warden_session";
 /// headers without a CORS grant Warden never gives, so its presence proves a same-origin request.
 pub const CSRF_HEADER: &str = "x-warden-csrf";
 
+/// The token of an `Authorization: Bearer …` header, if the request carries a well-formed one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The console session the request's cookie names, if any.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    CookieJar::from_headers(headers)
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
 /// The authenticated caller.
 pub struct Authenticated(pub Actor);
 
@@ -25,17 +42,12 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or(Error::Unauthenticated)?;
-            return Ok(Self(actor_for_token(&state.desk, token.trim()).await?));
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            let token = bearer_token(&parts.headers).ok_or(Error::Unauthenticated)?;
+            return Ok(Self(actor_for_token(&state.desk, token).await?));
         }
-        let jar = CookieJar::from_headers(&parts.headers);
-        let session = jar.get(SESSION_COOKIE).ok_or(Error::Unauthenticated)?;
-        let actor = actor_for_session(&state.desk, session.value()).await?;
+        let session = session_token(&parts.headers).ok_or(Error::Unauthenticated)?;
+        let actor = actor_for_session(&state.desk, &session).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe && !parts.headers.contains_key(CSRF_HEADER) {
             return Err(Error::Forbidden(format!(

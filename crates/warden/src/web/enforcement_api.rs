@@ -1,7 +1,8 @@
 //! HTTP handlers for decisions and their enforcement, the policy registry, appeals and deliveries.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use axum::extract::rejection::StringRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::Authenticated;
-use super::problem::{ApiJson, Problem};
+use super::problem::{ApiJson, Path, Problem, Query, body_error};
 use super::views::CaseSummary;
 use crate::access::Permission;
 use crate::appeals::{self, AppealDecisionInput, AppealInput};
@@ -101,26 +102,8 @@ pub async fn case_enforcement(
         actions: store::actions_for_case(db, id).await?,
         messages: store::messages_for_case(db, id).await?,
         appeals: store::appeals_for_case(db, id).await?,
-        deliveries: store::list_deliveries(db, None, Some(id), 1000).await?,
+        deliveries: store::list_deliveries(db, &actor.teams, None, Some(id), 1000).await?,
     }))
-}
-
-async fn visible_decision(
-    state: &AppState,
-    actor: &crate::access::Actor,
-    id: i64,
-) -> Result<DecisionRecord> {
-    actor.require(Permission::ReadCases)?;
-    let d = store::get_decision(&state.desk.db, id)
-        .await?
-        .ok_or(Error::NotFound("decision"))?;
-    let case = cases::get_case(&state.desk.db, d.case_id)
-        .await?
-        .ok_or(Error::NotFound("decision"))?;
-    if !actor.may_see(&case) {
-        return Err(Error::NotFound("decision"));
-    }
-    Ok(d)
 }
 
 #[utoipa::path(get, path = "/api/v1/decisions/{id}", tag = "enforcement", params(("id" = i64, Path)),
@@ -130,7 +113,9 @@ pub async fn get_decision(
     Authenticated(actor): Authenticated,
     Path(id): Path<i64>,
 ) -> Result<Json<DecisionRecord>> {
-    Ok(Json(visible_decision(&state, &actor, id).await?))
+    Ok(Json(
+        enforcement::visible_decision(&state.desk, &actor, id).await?,
+    ))
 }
 
 /// The statement of reasons of a decision, in the Transparency Database's form. 404 when the
@@ -142,7 +127,7 @@ pub async fn get_statement(
     Authenticated(actor): Authenticated,
     Path(id): Path<i64>,
 ) -> Result<Json<transparency::Statement>> {
-    visible_decision(&state, &actor, id).await?;
+    enforcement::visible_decision(&state.desk, &actor, id).await?;
     store::get_statement(&state.desk.db, id)
         .await?
         .map(Json)
@@ -164,7 +149,7 @@ pub async fn list_approvals(
 
 /// A lead approves a held decision (never their own): its actions take effect.
 #[utoipa::path(post, path = "/api/v1/decisions/{id}/approve", tag = "enforcement", params(("id" = i64, Path)),
-    responses((status = 200, body = DecisionReceipt), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = DecisionReceipt), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn approve_decision(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -182,7 +167,7 @@ pub struct RejectRequest {
 
 /// A lead sends a held decision back to its decider; nothing is delivered.
 #[utoipa::path(post, path = "/api/v1/decisions/{id}/reject", tag = "enforcement", params(("id" = i64, Path)), request_body = RejectRequest,
-    responses((status = 200, body = DecisionReceipt), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = DecisionReceipt), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn reject_decision(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -255,9 +240,10 @@ pub async fn policy_versions(
 pub async fn import_policies(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
-    body: String,
+    body: std::result::Result<String, StringRejection>,
 ) -> Result<Json<ImportSummary>> {
     actor.require(Permission::ManagePolicies)?;
+    let body = body.map_err(|r| body_error(r.status(), &r, r.body_text()))?;
     let book = PolicyBook::from_toml(&body)?;
     Ok(Json(
         policies::import(&state.desk, Who::user(&actor), &book).await?,
@@ -391,7 +377,7 @@ pub async fn list_deliveries(
 
 /// A lead retries a dead or failing delivery now.
 #[utoipa::path(post, path = "/api/v1/deliveries/{id}/retry", tag = "deliveries", params(("id" = i64, Path)),
-    responses((status = 200, body = Delivery), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Delivery), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn retry_delivery(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,

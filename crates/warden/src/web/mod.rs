@@ -7,25 +7,31 @@ pub mod enforcement_api;
 pub mod platform_sim;
 pub mod problem;
 pub mod search_api;
+pub mod throttle;
 pub mod views;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use tower::ServiceExt;
 use tower_http::LatencyUnit;
+use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::desk::Desk;
+use crate::error::Error;
 use problem::Problem;
+use throttle::{Rate, Throttle};
 
 /// Requests larger than this are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -34,6 +40,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub desk: Desk,
     openapi: Arc<utoipa::openapi::OpenApi>,
+    throttle: Arc<Throttle>,
 }
 
 #[derive(OpenApi)]
@@ -61,6 +68,144 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The refusals any operation may answer with, documented once for all of them: each a problem
+/// document (`application/problem+json`), as are the ones an operation documents itself.
+struct ProblemResponses;
+
+const PROBLEM_RESPONSES: &[(&str, &str)] = &[
+    (
+        "400",
+        "The request could not be read: a path parameter of the wrong type, a body cut off",
+    ),
+    ("401", "Sign in required: no valid token or session"),
+    ("403", "The caller's role or team may not do this"),
+    ("404", "No such resource, or not visible to the caller"),
+    ("422", "Invalid fields, each named with why"),
+    (
+        "429",
+        "Too many requests from this caller (`rate_limited`) or failed sign-ins (`too_many_attempts`); retry after `Retry-After` seconds",
+    ),
+    ("503", "The database is unavailable; retry shortly"),
+];
+
+const BODY_PROBLEM_RESPONSES: &[(&str, &str)] = &[
+    ("408", "The body did not arrive in time"),
+    ("413", "The body is larger than the limit"),
+    ("415", "The body is not of the documented content type"),
+];
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Ref, Type};
+        use utoipa::openapi::{
+            ContentBuilder, HeaderBuilder, ObjectBuilder, RefOr, ResponseBuilder,
+        };
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let responses = &mut op.responses.responses;
+                // Problems an operation documents itself are sent as problem+json too.
+                for response in responses.values_mut() {
+                    if let RefOr::T(response) = response
+                        && let Some(RefOr::T(content)) = response.content.get("application/json")
+                        && matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+                    {
+                        response.content.shift_remove("application/json");
+                        response
+                            .content
+                            .insert(PROBLEM_JSON.into(), RefOr::T(problem()));
+                    }
+                }
+                let with_body = op.request_body.is_some();
+                let common = PROBLEM_RESPONSES.iter();
+                let body = BODY_PROBLEM_RESPONSES.iter().filter(|_| with_body);
+                for (status, description) in common.chain(body) {
+                    if responses.contains_key(*status) {
+                        continue;
+                    }
+                    let description = match *status {
+                        "413" => format!("{description} of {MAX_BODY_BYTES} bytes"),
+                        _ => description.to_string(),
+                    };
+                    let mut response = ResponseBuilder::new()
+                        .description(description)
+                        .content(PROBLEM_JSON, problem());
+                    if *status == "429" {
+                        response = response.header(
+                            "Retry-After",
+                            HeaderBuilder::new()
+                                .schema(Some(
+                                    ObjectBuilder::new()
+                                        .schema_type(Type::Integer)
+                                        .minimum(Some(1)),
+                                ))
+                                .description(Some("Seconds to wait before trying again"))
+                                .build(),
+                        );
+                    }
+                    responses.insert(status.to_string(), RefOr::T(response.build()));
+                }
+            }
+        }
+    }
+}
+
+/// utoipa writes a `#[serde(flatten)]` field as `allOf` with a reference to the flattened type.
+/// Where that type refuses unknown fields (`additionalProperties: false`, as request types do), no
+/// object with the view's other fields could match it; such references are inlined as an open copy.
+struct FlattenedSchemas;
+
+impl utoipa::Modify for FlattenedSchemas {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let closed: std::collections::HashMap<String, utoipa::openapi::Object> = components
+            .schemas
+            .iter()
+            .filter_map(|(name, schema)| match schema {
+                RefOr::T(Schema::Object(object))
+                    if matches!(
+                        object.additional_properties.as_deref(),
+                        Some(AdditionalProperties::FreeForm(false))
+                    ) =>
+                {
+                    let mut open = object.clone();
+                    open.additional_properties = None;
+                    Some((format!("#/components/schemas/{name}"), open))
+                }
+                _ => None,
+            })
+            .collect();
+        for schema in components.schemas.values_mut() {
+            if let RefOr::T(Schema::AllOf(all)) = schema {
+                for part in &mut all.items {
+                    if let RefOr::Ref(r) = part
+                        && let Some(open) = closed.get(&r.ref_location)
+                    {
+                        *part = RefOr::T(Schema::Object(open.clone()));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -114,9 +259,19 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_token))
 }
 
+/// The API's routes and its OpenAPI document, generated from the handlers.
+fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::Modify;
+    let (api, mut spec) = api_router().split_for_parts();
+    // After the routes are in: the document's own modifiers run before any path exists.
+    ProblemResponses.modify(&mut spec);
+    FlattenedSchemas.modify(&mut spec);
+    (api, spec)
+}
+
 /// The OpenAPI document, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    api_parts().1
 }
 
 fn metrics_handle() -> &'static PrometheusHandle {
@@ -132,10 +287,15 @@ fn metrics_handle() -> &'static PrometheusHandle {
 
 pub fn router(desk: Desk) -> Router {
     metrics_handle();
-    let (api, spec) = api_router().split_for_parts();
+    let (api, spec) = api_parts();
+    let limits = desk.config.limits.clone();
     let state = AppState {
         desk,
         openapi: Arc::new(spec),
+        throttle: Arc::new(Throttle::new(
+            Rate::new(limits.requests_per_second, limits.burst),
+            Rate::new(limits.anonymous_requests_per_second, limits.anonymous_burst),
+        )),
     };
     Router::new()
         .merge(api)
@@ -145,6 +305,11 @@ pub fn router(desk: Desk) -> Router {
         .merge(console::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A body must arrive whole within the deadline, however steadily it trickles in.
+        .layer(RequestBodyDeadlineLayer::new(Duration::from_secs(
+            limits.body_read_seconds,
+        )))
+        .layer(middleware::from_fn_with_state(state.clone(), limit_rate))
         .layer(middleware::from_fn(record_request))
         .layer(
             TraceLayer::new_for_http().on_response(
@@ -163,12 +328,17 @@ async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::Op
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.desk.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
-        Err(_) => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the database does not answer",
-        )
-        .into_response(),
+        Err(_) => {
+            let mut res = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database does not answer",
+            )
+            .into_response();
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, problem::unavailable_retry_after());
+            res
+        }
     }
 }
 
@@ -183,6 +353,25 @@ async fn metrics_text() -> Response {
 
 async fn not_found() -> Response {
     Problem::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
+}
+
+/// Counts the request against its caller's bucket: the API token or console session it carries, or
+/// else the address it comes from. Over the limit it is refused before any work is done.
+async fn limit_rate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let address = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let headers = req.headers();
+    let session = auth::session_token(headers);
+    let credential = auth::bearer_token(headers).or(session.as_deref());
+    match state.throttle.admit(credential, address) {
+        Ok(()) => next.run(req).await,
+        Err(wait) => Error::RateLimited {
+            retry_after_secs: throttle::retry_after_secs(wait),
+        }
+        .into_response(),
+    }
 }
 
 async fn record_request(req: Request, next: Next) -> Response {
@@ -219,6 +408,8 @@ pub async fn serve_with(
     let sweeper_desk = desk.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
+        // A sweep held up by an unreachable database is followed by one sweep, not a burst.
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             if let Err(e) = crate::review::sweep_breaches(&sweeper_desk).await {
@@ -231,15 +422,62 @@ pub async fn serve_with(
     let deliverer = crate::enforcement::delivery::Deliverer::new(desk.clone())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let delivery = tokio::spawn(deliverer.run(stopped));
+    let header_read = Duration::from_secs(desk.config.limits.header_read_seconds);
     let app = match extra {
         Some(extra) => router(desk).merge(extra),
         None => router(desk),
     };
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = serve_connections(listener, app, header_read, shutdown).await;
     sweeper.abort();
     let _ = stop.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(15), delivery).await;
     result
+}
+
+/// Serves HTTP/1.1 on each accepted connection until `shutdown` resolves, then stops accepting and
+/// waits for the requests in flight. A client must send a request's headers within `header_read`
+/// or its connection is closed, so slow clients cannot hold connections open.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_read: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before it was taken: wait a
+                    // moment rather than spin, and go on.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(remote));
+                app.clone().oneshot(req)
+            },
+        );
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -1,18 +1,17 @@
 //! `GET /api/v1/search`: full-text case search with the case filters.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::Authenticated;
-use super::problem::Problem;
+use super::problem::{Problem, Query};
 use super::views::CaseSummary;
 use crate::access::Permission;
 use crate::domain::search::{DocKind, SearchQuery};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::search;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,10 +45,9 @@ pub struct SearchResults {
 pub async fn search(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
-    query: std::result::Result<Query<SearchQuery>, QueryRejection>,
+    Query(q): Query<SearchQuery>,
 ) -> Result<Json<SearchResults>> {
     actor.require(Permission::ReadCases)?;
-    let Query(q) = query.map_err(|r| unreadable(&r.body_text()))?;
     let page = search::search(&state.desk.db, &q, &actor.teams).await?;
     let now = state.desk.now();
     let end = page.offset.saturating_add(page.hits.len() as i64);
@@ -68,16 +66,4 @@ pub async fn search(
             })
             .collect(),
     }))
-}
-
-/// A query string that does not fit (an unknown or repeated parameter), as a field error.
-fn unreadable(message: &str) -> Error {
-    for marker in ["unknown field `", "duplicate field `"] {
-        if let Some(at) = message.find(marker)
-            && let Some(name) = message[at + marker.len()..].split('`').next()
-        {
-            return Error::field(name, &message[at..]);
-        }
-    }
-    Error::field("", message)
 }

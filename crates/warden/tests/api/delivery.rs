@@ -5,7 +5,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-use crate::harness::{database_url, free_address, report, serve_warden, warden_cli};
+use crate::harness::{
+    cli_import_demo_policies, cli_user_with_token, database_url, delivery_config, free_address,
+    report, serve_warden, warden_cli, workdir,
+};
 use crate::receiver::{Mode, Receiver, SECRET};
 use warden::clock::{Clock, SystemClock};
 
@@ -18,58 +21,26 @@ async fn a_restart_mid_delivery_loses_nothing_and_delivers_once() {
     let platform = Receiver::start(|| SystemClock.now().timestamp()).await;
     platform.set(Mode::Hang);
     let (db, dir) = database_url().await;
-    let workdir = match &dir {
-        Some(d) => d.0.clone(),
-        None => std::env::temp_dir(),
-    };
-    let config_path = workdir.join(format!(
-        "desk-{}.toml",
-        hex::encode(rand::random::<[u8; 4]>())
-    ));
-    let mut config: toml::Table = toml::from_str(warden::config::DEFAULT_CONFIG).unwrap();
-    let delivery = config["delivery"].as_table_mut().unwrap();
-    delivery.insert("endpoint".into(), platform.url.clone().into());
-    delivery.insert("secret".into(), SECRET.into());
-    delivery.insert("timeout_seconds".into(), 1.into());
-    delivery.insert("backoff_base_seconds".into(), 1.into());
-    delivery.insert("backoff_max_seconds".into(), 2.into());
-    delivery.insert("max_attempts".into(), 20.into());
-    delivery.insert("poll_interval_ms".into(), 100.into());
-    std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
+    let workdir = workdir(&dir);
+    let config_path = delivery_config(
+        &workdir,
+        &platform.url,
+        SECRET,
+        &[
+            ("timeout_seconds", 1),
+            ("backoff_base_seconds", 1),
+            ("backoff_max_seconds", 2),
+            ("max_attempts", 20),
+            ("poll_interval_ms", 100),
+        ],
+    );
     let cfg = config_path.to_str().unwrap();
 
     // Set up as an operator would: the policy book, a specialist, the platform's token.
-    let book = concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo_policies.toml");
-    let (code, out, err) = warden(&db, cfg, &["policies", "import", book], None);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("policy versions added"), "{out}");
-    let (code, _, err) = warden(
-        &db,
-        cfg,
-        &[
-            "user",
-            "add",
-            "spec",
-            "--role",
-            "specialist",
-            "--password-stdin",
-        ],
-        Some("a long enough password\n"),
-    );
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = warden(
-        &db,
-        cfg,
-        &["user", "add", "platform", "--role", "integration"],
-        None,
-    );
-    assert_eq!(code, 0, "{err}");
-    let token = |user: &str| {
-        let (code, token, err) = warden(&db, cfg, &["token", "create", user], None);
-        assert_eq!(code, 0, "{err}");
-        token.trim().to_string()
-    };
-    let (spec, integration) = (token("spec"), token("platform"));
+    let global = ["--database-url", &db, "--config", cfg];
+    cli_import_demo_policies(&global);
+    let spec = cli_user_with_token(&global, "spec", "specialist");
+    let integration = cli_user_with_token(&global, "platform", "integration");
 
     let listen = free_address();
     let server = serve_warden(&["--database-url", &db, "--config", cfg], &listen).await;

@@ -906,7 +906,7 @@ async fn an_unreachable_platform_is_a_failed_try_with_a_reason() {
     tx.commit().await.unwrap();
     let worker = warden::enforcement::delivery::Deliverer::new(desk.clone()).unwrap();
     assert_eq!(worker.deliver_due().await.unwrap(), 1);
-    let rows = warden::store::enforcement::list_deliveries(&desk.db, None, None, 10)
+    let rows = warden::store::enforcement::list_deliveries(&desk.db, &[], None, None, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -922,9 +922,9 @@ async fn an_unreachable_platform_is_a_failed_try_with_a_reason() {
     assert_eq!(worker.deliver_due().await.unwrap(), 0, "not due yet");
 }
 
-#[tokio::test]
-async fn restricted_cases_need_a_lead_of_their_team_and_can_still_be_appealed() {
-    let (d, platform) = desk_with_platform().await;
+/// A child-safety case decided by its team's specialist, the decision held for a lead; returns
+/// the case and decision ids.
+async fn restricted_held_decision(d: &TestDesk) -> (i64, i64) {
     let mut r = report("ph-1", "reporter-ph-1", "ph-1");
     r["subject"]["kind"] = json!("photo");
     r["subject"]["snapshot"]["author_id"] = json!("acct-cs");
@@ -945,7 +945,13 @@ async fn restricted_cases_need_a_lead_of_their_team_and_can_still_be_appealed() 
         .await;
     assert_eq!(status, StatusCode::CREATED, "{held}");
     assert_eq!(held["decision"]["state"], "awaiting_approval");
-    let decision = held["decision_id"].as_i64().unwrap();
+    (case, held["decision_id"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn restricted_cases_need_a_lead_of_their_team_and_can_still_be_appealed() {
+    let (d, platform) = desk_with_platform().await;
+    let (_, decision) = restricted_held_decision(&d).await;
     let approve = format!("/api/v1/decisions/{decision}/approve");
     // A lead outside the team does not see the case at all.
     assert_eq!(
@@ -974,5 +980,96 @@ async fn restricted_cases_need_a_lead_of_their_team_and_can_still_be_appealed() 
             .0,
         StatusCode::NOT_FOUND,
         "the appeal is as restricted as its case"
+    );
+}
+
+#[tokio::test]
+async fn outside_its_team_a_restricted_case_has_no_deliveries_and_no_decision() {
+    let (d, platform) = desk_with_platform().await;
+    // The platform refuses everything, so each delivery stays failed until retried.
+    platform.set(Mode::Fail);
+    let open = claimed_case(&d, "spec", "p-950", "acct-950").await;
+    let (status, decided) = d
+        .post("spec", &format!("/api/v1/cases/{open}/decision"), removal())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{decided}");
+    let (case, decision) = restricted_held_decision(&d).await;
+    let approve = format!("/api/v1/decisions/{decision}/approve");
+    let reject = format!("/api/v1/decisions/{decision}/reject");
+    let reason = json!({"reason": "Not for this team to say."});
+    for who in ["lead", "admin"] {
+        assert_eq!(
+            d.post(who, &approve, json!({})).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            d.post(who, &reject, reason.clone()).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let (status, approved) = d.post("cs_lead", &approve, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    let failed = loop_until(&d, 100, || async {
+        let (_, rows) = d
+            .get(
+                "cs_lead",
+                &format!("/api/v1/deliveries?case_id={case}&state=failed"),
+            )
+            .await;
+        rows.as_array().unwrap().first().cloned()
+    })
+    .await;
+    let retry = format!("/api/v1/deliveries/{}/retry", failed["id"]);
+
+    // Outside the team the case's deliveries, their messages and its decision are not found,
+    // whatever state they are in; other cases' deliveries are listed as before.
+    for who in ["lead", "admin"] {
+        let (status, all) = d.get(who, "/api/v1/deliveries?limit=1000").await;
+        assert_eq!(status, StatusCode::OK, "{all}");
+        let all = all.as_array().unwrap();
+        assert!(all.iter().any(|x| x["case_id"] == open), "{who}: {all:?}");
+        assert!(all.iter().all(|x| x["case_id"] != case), "{who}: {all:?}");
+        assert_eq!(
+            d.get(who, &format!("/api/v1/deliveries?case_id={case}"))
+                .await
+                .1,
+            json!([]),
+            "{who}"
+        );
+        assert_eq!(
+            d.post(who, &retry, json!({})).await.0,
+            StatusCode::NOT_FOUND,
+            "{who}"
+        );
+        assert_eq!(
+            d.post(who, &approve, json!({})).await.0,
+            StatusCode::NOT_FOUND,
+            "{who}"
+        );
+        assert_eq!(
+            d.post(who, &reject, reason.clone()).await.0,
+            StatusCode::NOT_FOUND,
+            "{who}"
+        );
+    }
+    assert_eq!(
+        d.post("lead", "/api/v1/deliveries/999999/retry", json!({}))
+            .await
+            .0,
+        StatusCode::NOT_FOUND,
+        "the same answer as for an unknown delivery"
+    );
+
+    // The team's lead sees them, retries the failed one (which the refused retries left failed)
+    // and finds the decision already approved.
+    let (_, mine) = d
+        .get("cs_lead", &format!("/api/v1/deliveries?case_id={case}"))
+        .await;
+    assert!(!mine.as_array().unwrap().is_empty());
+    let (status, again) = d.post("cs_lead", &retry, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        d.post("cs_lead", &approve, json!({})).await.0,
+        StatusCode::CONFLICT
     );
 }

@@ -1,8 +1,11 @@
 use chrono::{DateTime, TimeZone, Utc};
-use reqwest::{Client, Method, Response, StatusCode};
+use reqwest::{Client, Method, Response, StatusCode, redirect};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use warden::access::Role;
@@ -217,13 +220,16 @@ impl TestDesk {
 
 pub async fn parse(res: Response) -> (StatusCode, Value) {
     let status = res.status();
-    let text = res.text().await.expect("body");
-    let value = if text.is_empty() {
+    (status, json_or_text(res.text().await.expect("body")))
+}
+
+/// A body as JSON, or as a JSON string when it is not JSON; `null` when empty.
+fn json_or_text(text: String) -> Value {
+    if text.is_empty() {
         Value::Null
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (status, value)
+    }
 }
 
 /// A valid report; tests change what they need.
@@ -312,13 +318,32 @@ pub fn free_address() -> String {
 /// Starts `warden <global> serve --listen <listen>` as its own process and waits until it answers
 /// its health check; the process is killed when the value is dropped.
 pub async fn serve_warden(global: &[&str], listen: &str) -> Killed {
+    serve_warden_logging(global, listen, None).await
+}
+
+/// As [`serve_warden`], appending the server's log (its standard error) to `log` when given.
+pub async fn serve_warden_logging(
+    global: &[&str],
+    listen: &str,
+    log: Option<&std::path::Path>,
+) -> Killed {
     use std::process::{Command, Stdio};
+    let stderr = match log {
+        Some(path) => Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("the server log opens"),
+        ),
+        None => Stdio::null(),
+    };
     let server = Killed(
         Command::new(env!("CARGO_BIN_EXE_warden"))
             .args(global)
             .args(["serve", "--listen", listen])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("warden serves"),
     );
@@ -335,4 +360,360 @@ pub async fn serve_warden(global: &[&str], listen: &str) -> Killed {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the server did not come up on {listen}");
+}
+
+/// Opens the sign-in page and returns the token its form carries.
+pub async fn sign_in_token(client: &Client, base: &str) -> String {
+    let page = client
+        .get(format!("{base}/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
+/// A console user: a cookie jar that does not follow redirects, and the CSRF token the pages
+/// carry once signed in.
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+    pub csrf: String,
+}
+
+impl Browser {
+    pub async fn sign_in(d: &TestDesk, user: &str) -> Self {
+        warden::enforcement::delivery::install_tls();
+        let client = Client::builder()
+            .cookie_store(true)
+            .redirect(redirect::Policy::none())
+            .build()
+            .unwrap();
+        let token = sign_in_token(&client, &d.base).await;
+        let res = client
+            .post(format!("{}/sign-in", d.base))
+            .form(&[
+                ("username", user),
+                ("password", "correct horse battery"),
+                ("next", "/"),
+                ("csrf", &token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{user} signs in");
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("warden_session="))
+            .expect("a session cookie")
+            .to_string();
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+        let mut b = Self {
+            client,
+            base: d.base.clone(),
+            csrf: String::new(),
+        };
+        let (_, page) = b.get("/settings").await;
+        b.csrf = page
+            .split("data-csrf=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap()
+            .to_string();
+        b
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+
+    /// Posts a form with the CSRF token; returns the status and where it redirects (or the body).
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_string());
+        (status, location.unwrap_or(res.text().await.unwrap()))
+    }
+}
+
+/// A directory for a test's files beside its database: the SQLite database's own directory, or the
+/// system's temporary directory on PostgreSQL.
+pub fn workdir(dir: &Option<TempDir>) -> PathBuf {
+    match dir {
+        Some(d) => d.0.clone(),
+        None => std::env::temp_dir(),
+    }
+}
+
+/// Writes a desk configuration (the built-in one) that delivers to `endpoint`, signed with
+/// `secret`, with `delivery` settings (`timeout_seconds`, `max_attempts`, …) replacing the
+/// built-in ones; returns its path, a new file in `dir`.
+pub fn delivery_config(
+    dir: &Path,
+    endpoint: &str,
+    secret: &str,
+    delivery: &[(&str, i64)],
+) -> PathBuf {
+    let path = dir.join(format!(
+        "desk-{}.toml",
+        hex::encode(rand::random::<[u8; 4]>())
+    ));
+    let mut config: toml::Table = toml::from_str(warden::config::DEFAULT_CONFIG).unwrap();
+    let table = config["delivery"].as_table_mut().unwrap();
+    table.insert("endpoint".into(), endpoint.into());
+    table.insert("secret".into(), secret.into());
+    for (name, value) in delivery {
+        table.insert((*name).into(), (*value).into());
+    }
+    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+    path
+}
+
+/// Creates a user through the `warden` command and returns a new API token for it.
+pub fn cli_user_with_token(global: &[&str], username: &str, role: &str) -> String {
+    let password = (role != "integration").then_some("a long enough password\n");
+    let mut args = vec!["user", "add", username, "--role", role];
+    if password.is_some() {
+        args.push("--password-stdin");
+    }
+    let (code, _, err) = warden_cli(global, &args, password);
+    assert_eq!(code, 0, "{err}");
+    let (code, token, err) = warden_cli(global, &["token", "create", username], None);
+    assert_eq!(code, 0, "{err}");
+    token.trim().to_string()
+}
+
+/// Imports the demo policy book through the `warden` command.
+pub fn cli_import_demo_policies(global: &[&str]) {
+    let book = concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo_policies.toml");
+    let (code, out, err) = warden_cli(global, &["policies", "import", book], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("policy versions added"), "{out}");
+}
+
+/// What intake clients were told: idempotency key → the report id of its receipt.
+pub type Acknowledged = Arc<Mutex<BTreeMap<String, i64>>>;
+
+/// One answer an intake client got to one request.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // Each test target judges the fields it needs.
+pub struct Answer {
+    pub key: String,
+    /// When the request was sent.
+    pub sent: Instant,
+    /// When the answer (or the failure) came.
+    pub came: Instant,
+    /// The status; `None` when no answer came (refused, reset, or no answer within the timeout).
+    pub status: Option<StatusCode>,
+    pub content_type: Option<String>,
+    pub retry_after: Option<String>,
+    /// Why no answer came.
+    pub failure: Option<String>,
+}
+
+/// A platform sending reports, each until it is acknowledged: a failure to connect, no answer, or
+/// any 5xx is retried with the same idempotency key, as any client of an idempotent API would.
+/// Report `i` of worker `w` has key `w{w}-{i}`; one report in five names the subject of the report
+/// before it.
+pub struct IntakeClient {
+    pub base: String,
+    pub token: String,
+    pub worker: usize,
+    /// The most reports to send.
+    pub reports: usize,
+    /// Once set, no new report is started; the one under way is still sent until acknowledged.
+    pub stop: Arc<AtomicBool>,
+    /// How long one request may take before the client gives up on it and sends it again.
+    pub timeout: Duration,
+    pub acked: Acknowledged,
+    /// Every answer, for tests that judge what a fault looked like from outside.
+    pub answers: Arc<Mutex<Vec<Answer>>>,
+}
+
+impl IntakeClient {
+    pub fn new(base: &str, token: &str, worker: usize, reports: usize) -> Self {
+        Self {
+            base: base.to_string(),
+            token: token.to_string(),
+            worker,
+            reports,
+            stop: Arc::default(),
+            timeout: Duration::from_secs(5),
+            acked: Arc::default(),
+            answers: Arc::default(),
+        }
+    }
+
+    /// Sends the reports; returns how many were acknowledged.
+    pub async fn run(self) -> usize {
+        let http = http_client();
+        let w = self.worker;
+        let mut sent = 0;
+        for i in 0..self.reports {
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let key = format!("w{w}-{i}");
+            let subject = if i % 5 == 4 {
+                format!("s-{w}-{}", i - 1)
+            } else {
+                format!("s-{w}-{i}")
+            };
+            let body = report(&subject, &format!("u-{w}-{i}"), &key);
+            loop {
+                let started = Instant::now();
+                let result = http
+                    .post(format!("{}/api/v1/reports", self.base))
+                    .bearer_auth(&self.token)
+                    .json(&body)
+                    .timeout(self.timeout)
+                    .send()
+                    .await;
+                let mut answer = Answer {
+                    key: key.clone(),
+                    sent: started,
+                    came: Instant::now(),
+                    status: None,
+                    content_type: None,
+                    retry_after: None,
+                    failure: None,
+                };
+                let header = |r: &Response, name: reqwest::header::HeaderName| {
+                    r.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let receipt = match result {
+                    Ok(r) => {
+                        answer.status = Some(r.status());
+                        answer.content_type = header(&r, reqwest::header::CONTENT_TYPE);
+                        answer.retry_after = header(&r, reqwest::header::RETRY_AFTER);
+                        let status = r.status();
+                        let text = r.text().await.unwrap_or_default();
+                        if status == StatusCode::CREATED || status == StatusCode::OK {
+                            Some(serde_json::from_str::<Value>(&text).expect("a receipt"))
+                        } else if status.is_server_error() {
+                            None
+                        } else {
+                            panic!("unexpected {status} for {key}: {text}");
+                        }
+                    }
+                    Err(e) => {
+                        answer.failure = Some(e.to_string());
+                        None
+                    }
+                };
+                self.answers.lock().unwrap().push(answer);
+                if let Some(receipt) = receipt {
+                    let id = receipt["report_id"].as_i64().expect("report id");
+                    let mut acked = self.acked.lock().unwrap();
+                    if let Some(first) = acked.insert(key.clone(), id) {
+                        assert_eq!(first, id, "a replay answers with the first receipt");
+                    }
+                    sent += 1;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        sent
+    }
+}
+
+/// How many cases the reports of [`IntakeClient`]s under these keys make: one per subject.
+pub fn cases_for_keys<'a>(keys: impl IntoIterator<Item = &'a String>) -> usize {
+    keys.into_iter()
+        .filter(|k| {
+            let i: usize = k.rsplit('-').next().unwrap().parse().unwrap();
+            i % 5 != 4
+        })
+        .count()
+}
+
+/// The stored reports, idempotency key → report id; fails if a key is stored twice.
+pub async fn stored_reports(store: &Db) -> BTreeMap<String, i64> {
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT idempotency_key, id FROM reports")
+        .fetch_all(store.reader())
+        .await
+        .unwrap();
+    let mut stored = BTreeMap::new();
+    for r in &rows {
+        let key: String = r.try_get(0).unwrap();
+        assert!(
+            stored.insert(key.clone(), r.try_get(1).unwrap()).is_none(),
+            "{key} stored twice"
+        );
+    }
+    stored
+}
+
+/// Checks that no case is corrupt: each is the fold of its event log. Returns how many there are.
+pub async fn assert_cases_are_their_event_logs(store: &Db) -> usize {
+    use sqlx::Row;
+    let ids = sqlx::query("SELECT id FROM cases")
+        .fetch_all(store.reader())
+        .await
+        .unwrap();
+    for r in &ids {
+        let id: i64 = r.try_get(0).unwrap();
+        let events = warden::store::cases::events_for_case(store, id)
+            .await
+            .unwrap();
+        let rebuilt =
+            warden::domain::case::Case::replay(id, events.iter().map(|e| (e.at, &e.event)));
+        let saved = warden::store::cases::get_case(store, id).await.unwrap();
+        assert_eq!(rebuilt, saved, "case {id} differs from its event log");
+    }
+    ids.len()
+}
+
+/// Sends a request (built anew each time) until the server answers with anything but a 5xx: no
+/// answer, a refused connection or a 5xx means the server is restarting or its database is away.
+/// Gives up after a minute.
+pub async fn send_until_answered(
+    request: impl Fn() -> reqwest::RequestBuilder,
+) -> (StatusCode, Value) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(res) = request().send().await
+            && !res.status().is_server_error()
+        {
+            let status = res.status();
+            // A body cut short by a crash is no answer either.
+            if let Ok(text) = res.text().await {
+                return (status, json_or_text(text));
+            }
+        }
+        assert!(Instant::now() < deadline, "no answer within a minute");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

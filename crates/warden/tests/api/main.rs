@@ -6,6 +6,7 @@ mod harness;
 mod receiver;
 
 mod access;
+mod access_matrix;
 mod cli;
 mod concurrency;
 mod console;
@@ -14,5 +15,7 @@ mod demo;
 mod enforcement;
 mod faults;
 mod intake;
+mod limits;
+mod outbox_faults;
 mod review;
 mod search;

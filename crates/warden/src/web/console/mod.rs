@@ -7,16 +7,19 @@ mod pages;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::rejection::RawFormRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::CookieJar;
+use axum_extra::extract::FormRejection;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use super::auth::{CSRF_HEADER, SESSION_COOKIE};
+use super::auth::CSRF_HEADER;
+use super::problem::body_error;
 use crate::access::identity::{actor_for_session, secret_hash};
 use crate::access::{Actor, Permission, allows};
 use crate::error::Error;
@@ -200,7 +203,38 @@ impl IntoResponse for ConsoleError {
             detail,
         };
         let body = page.render().unwrap_or_else(|_| "Error".to_string());
-        (status, Html(body)).into_response()
+        let mut res = (status, Html(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                super::problem::unavailable_retry_after(),
+            );
+        }
+        res
+    }
+}
+
+/// A console form. A body too large, too slow or cut off is refused as the API refuses it, with a
+/// problem document; fields that do not fit are shown on the error page.
+pub struct Form<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum_extra::extract::Form::<T>::from_request(req, state).await {
+            Ok(axum_extra::extract::Form(value)) => Ok(Self(value)),
+            Err(FormRejection::RawFormRejection(RawFormRejection::InvalidFormContentType(_))) => {
+                Err(
+                    Error::UnsupportedMediaType("application/x-www-form-urlencoded")
+                        .into_response(),
+                )
+            }
+            Err(FormRejection::RawFormRejection(r)) => {
+                Err(body_error(r.status(), &r, r.body_text()).into_response())
+            }
+            Err(r) => Err(ConsoleError::Domain(Error::field("", r.body_text())).into_response()),
+        }
     }
 }
 
@@ -223,8 +257,7 @@ impl FromRequestParts<AppState> for Viewer {
             .uri
             .path_and_query()
             .map_or("/".to_string(), |p| p.as_str().to_string());
-        let jar = CookieJar::from_headers(&parts.headers);
-        let Some(session) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+        let Some(session) = super::auth::session_token(&parts.headers) else {
             return Err(ConsoleError::SignIn(back));
         };
         let actor = match actor_for_session(&state.desk, &session).await {

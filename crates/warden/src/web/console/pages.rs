@@ -6,13 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::Form;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::Deserialize;
 
 use super::markdown::{self, DiffLine};
-use super::{ConsoleError, Viewer};
+use super::{ConsoleError, Form, Viewer};
 use crate::access::identity::{self, UserInput};
 use crate::access::{Permission, Role};
 use crate::domain::case::{Case, CaseStatus};

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# How intake, claim and case-page latency and the server's memory change with the number of cases,
+# on SQLite and PostgreSQL.
+#   scripts/bench/size.sh [SECONDS] [SIZES...]     (default sizes: 10000 100000 1000000 10000000)
+# One database per engine grows through the sizes (examples/grow.rs clones real intake). At each
+# size a fresh server is started and measured: intake open loop at 100 requests/s, claims by 16
+# reviewers, case pages by 16 clients over the whole id range, then its resident memory (now and
+# at its peak).
+source "$(dirname "$0")/lib.sh"
+SECS="${1:-10}"
+shift || true
+SIZES=("${@:-10000 100000 1000000 10000000}")
+read -r -a SIZES <<<"${SIZES[*]}"
+build
+
+for engine in sqlite postgres; do
+  db=$(fresh_database $engine)
+  "$BIN" --database-url "$db" migrate >/dev/null
+  tok=$(token "$db" bench-intake integration)
+  : >"$WORK/reviewers"
+  for i in $(seq 1 16); do token "$db" "reviewer-$i" specialist >>"$WORK/reviewers"; done
+  lead=$(token "$db" bench-lead lead)
+  start_server "$db"
+  loadgen intake --url "$URL" --token "$tok" --seconds 3 --clients 32 --run t >/dev/null
+  stop_server
+  for size in "${SIZES[@]}"; do
+    "$EX/grow" "$db" "$size" general 2>/dev/null
+    start_server "$db"
+    intake=$(loadgen intake --url "$URL" --token "$tok" --seconds "$SECS" --rate 100 --clients 256 --run "s$size")
+    claims=$(loadgen claim --url "$URL" --tokens-file "$WORK/reviewers" --seconds "$SECS" --clients 16 --queue general)
+    pages=$(loadgen case --url "$URL" --token "$lead" --seconds "$SECS" --clients 16 --max-case-id "$size")
+    echo "$engine $size cases: intake p50/p99 $(field p50_ms "$intake")/$(field p99_ms "$intake") ms ($(field failed "$intake") failed);" \
+      "claims $(field per_second "$claims")/s p50/p99 $(field p50_ms "$claims")/$(field p99_ms "$claims") ms;" \
+      "case pages $(field per_second "$pages")/s p50/p99 $(field p50_ms "$pages")/$(field p99_ms "$pages") ms; $(memory)"
+    if [ $engine = sqlite ]; then echo "$engine   database file: $(du -sh "$db" | cut -f1)"; else
+      echo "$engine   database: $(psql "$db" -Atc "SELECT pg_size_pretty(pg_database_size(current_database()))")"; fi
+    stop_server
+  done
+  [ $engine = sqlite ] && rm -f "$db"*
+done
