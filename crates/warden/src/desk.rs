@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::intake::GroupCommit;
 use crate::store::Db;
 
 #[derive(Clone)]
@@ -12,6 +13,8 @@ pub struct Desk {
     pub db: Db,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
+    /// Intake's committers, shared by every clone of the desk.
+    pub intake: GroupCommit,
 }
 
 impl Desk {
@@ -20,6 +23,7 @@ impl Desk {
             db,
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
+            intake: GroupCommit::default(),
         }
     }
 

@@ -22,6 +22,10 @@ use crate::store::cases::{self, NewReportRow, Who};
 use crate::store::search::index_document;
 use crate::triage::retriage;
 
+mod group_commit;
+
+pub use group_commit::GroupCommit;
+
 pub const MAX_BATCH: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -93,16 +97,7 @@ pub async fn submit_batch(
     }
     c.finish()?;
     let started = std::time::Instant::now();
-    let receipts = crate::retrying!({
-        let now = desk.now();
-        let mut tx = desk.db.begin().await?;
-        let mut receipts = Vec::with_capacity(reports.len());
-        for r in &reports {
-            receipts.push(take_in(desk, &mut tx, actor, r, now).await?);
-        }
-        tx.commit().await?;
-        Ok(receipts)
-    })?;
+    let receipts = desk.intake.take_in(desk, actor, reports).await?;
     metrics::counter!("warden_reports_received_total")
         .increment(receipts.iter().filter(|r| !r.replayed).count() as u64);
     metrics::histogram!("warden_intake_seconds").record(started.elapsed().as_secs_f64());

@@ -1,0 +1,363 @@
+//! Group commit: intake requests that arrive together share one transaction and one synced commit.
+//!
+//! A report is acknowledged only once it is durable, and a synced commit costs far more than the
+//! few rows a report writes; so requests that arrive while a commit is in flight wait for the
+//! next one and go into it together. Nothing waits on purpose: under light load a group is one
+//! request, under heavy load groups grow and the cost of the sync is shared.
+//!
+//! Each request in a group runs under its own savepoint, so one that is refused (a reused
+//! idempotency key, say) changes nothing and leaves the others in its group untouched. When the
+//! group as a whole fails (lost a race with another group, or the database went away), its
+//! requests are answered as if each had come alone.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use sqlx::{AnyConnection, Connection};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::{IntakeReceipt, take_in};
+use crate::access::Actor;
+use crate::desk::Desk;
+use crate::domain::report::NewReport;
+use crate::error::{Error, Result};
+use crate::store::{Engine, is_retryable};
+
+/// The most reports one group takes in (a single larger batch goes alone). It bounds how long a
+/// group holds SQLite's one writer, and with it how long a reviewer's claim can wait behind intake.
+const MAX_GROUP_REPORTS: usize = 128;
+/// Requests waiting for a group; past this, senders wait for room (backpressure, not loss).
+const WAITING_REQUESTS: usize = 4096;
+
+/// One intake request waiting for its group's commit.
+struct Request {
+    actor: Actor,
+    reports: Vec<NewReport>,
+    answer: oneshot::Sender<Result<Vec<IntakeReceipt>>>,
+}
+
+/// The desk's intake committers, started with the first report. Cloning shares them.
+#[derive(Clone, Default)]
+pub struct GroupCommit {
+    requests: Arc<OnceLock<mpsc::Sender<Request>>>,
+}
+
+impl GroupCommit {
+    /// Takes the reports in, all or none, in a group with whatever else is arriving.
+    pub(super) async fn take_in(
+        &self,
+        desk: &Desk,
+        actor: &Actor,
+        reports: Vec<NewReport>,
+    ) -> Result<Vec<IntakeReceipt>> {
+        let requests = self.requests.get_or_init(|| start(desk));
+        let (answer, answered) = oneshot::channel();
+        let request = Request {
+            actor: actor.clone(),
+            reports,
+            answer,
+        };
+        match requests.send(request).await {
+            Ok(()) => answered
+                .await
+                .map_err(|_| Error::Internal("the intake committer stopped".into()))?,
+            // The committers are gone with the runtime that started them (a desk carried over to
+            // another runtime): the request is taken in on its own.
+            Err(mpsc::error::SendError(request)) => {
+                take_in_alone(desk, &request.actor, &request.reports).await
+            }
+        }
+    }
+}
+
+/// Starts the committers: one on SQLite, whose writer is one connection anyway; a few on
+/// PostgreSQL, where groups can commit side by side.
+fn start(desk: &Desk) -> mpsc::Sender<Request> {
+    let (sender, receiver) = mpsc::channel(WAITING_REQUESTS);
+    let receiver = Arc::new(Mutex::new(receiver));
+    let committers = match desk.db.engine {
+        Engine::Sqlite => 1,
+        Engine::Postgres => 4,
+    };
+    // The committers hold a desk of their own without this sender, so they end when the last
+    // desk that can send to them is dropped.
+    let own = Desk {
+        intake: GroupCommit::default(),
+        ..desk.clone()
+    };
+    for _ in 0..committers {
+        tokio::spawn(commit_groups(own.clone(), Arc::clone(&receiver)));
+    }
+    sender
+}
+
+async fn commit_groups(desk: Desk, receiver: Arc<Mutex<mpsc::Receiver<Request>>>) {
+    while let Some(group) = next_group(&receiver).await {
+        commit(&desk, group).await;
+    }
+}
+
+/// Waits for a request, then takes every other one already waiting, up to the group's size.
+async fn next_group(receiver: &Mutex<mpsc::Receiver<Request>>) -> Option<Vec<Request>> {
+    let mut receiver = receiver.lock().await;
+    let first = receiver.recv().await?;
+    let mut reports = first.reports.len();
+    let mut group = vec![first];
+    while reports < MAX_GROUP_REPORTS {
+        let Ok(next) = receiver.try_recv() else {
+            break;
+        };
+        reports += next.reports.len();
+        group.push(next);
+    }
+    Some(group)
+}
+
+async fn commit(desk: &Desk, mut group: Vec<Request>) {
+    if group.len() == 1 {
+        let Request {
+            actor,
+            reports,
+            answer,
+        } = group.pop().expect("a group of one");
+        // The requester may have gone (a client that hung up); its reports are stored all the same.
+        let _ = answer.send(take_in_alone(desk, &actor, &reports).await);
+        return;
+    }
+    let size = group.iter().map(|r| r.reports.len()).sum::<usize>();
+    metrics::histogram!("warden_intake_group_reports").record(size as f64);
+    match commit_together(desk, &group).await {
+        Ok(answers) => {
+            for (request, answer) in group.into_iter().zip(answers) {
+                let _ = request.answer.send(answer);
+            }
+        }
+        // Without a database there is nothing to retry now: everyone hears so at once.
+        Err(Error::Unavailable(e)) => {
+            let reason = e.to_string();
+            for request in group {
+                let lost = std::io::Error::other(reason.clone());
+                let _ = request
+                    .answer
+                    .send(Err(Error::Unavailable(sqlx::Error::Io(lost))));
+            }
+        }
+        // A lost race or a failed statement: each request again on its own, so each gets its own
+        // answer (a race simply runs again).
+        Err(_) => {
+            for request in group {
+                let answer = take_in_alone(desk, &request.actor, &request.reports).await;
+                let _ = request.answer.send(answer);
+            }
+        }
+    }
+}
+
+/// One transaction for the whole group, one savepoint per request. Errors of a request are its
+/// answer; errors that spoil the transaction (a race, a lost connection) fail the group.
+async fn commit_together(
+    desk: &Desk,
+    group: &[Request],
+) -> Result<Vec<Result<Vec<IntakeReceipt>>>> {
+    let now = desk.now();
+    let mut tx = desk.db.begin().await?;
+    let mut answers = Vec::with_capacity(group.len());
+    for request in group {
+        let mut savepoint = tx.begin().await?;
+        match take_in_all(desk, &mut savepoint, &request.actor, &request.reports, now).await {
+            Ok(receipts) => {
+                savepoint.commit().await?;
+                answers.push(Ok(receipts));
+            }
+            Err(e) if spoils_transaction(&e) => return Err(e),
+            Err(e) => {
+                savepoint.rollback().await?;
+                answers.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(answers)
+}
+
+/// Errors after which the group's transaction cannot go on: the database's own, not a refusal
+/// of the request.
+fn spoils_transaction(e: &Error) -> bool {
+    is_retryable(e) || matches!(e, Error::Unavailable(_) | Error::Database(_))
+}
+
+/// The reports of one request in a transaction of their own, run again if it lost a race.
+pub(super) async fn take_in_alone(
+    desk: &Desk,
+    actor: &Actor,
+    reports: &[NewReport],
+) -> Result<Vec<IntakeReceipt>> {
+    crate::retrying!({
+        let now = desk.now();
+        let mut tx = desk.db.begin().await?;
+        let receipts = take_in_all(desk, &mut tx, actor, reports, now).await?;
+        tx.commit().await?;
+        Ok(receipts)
+    })
+}
+
+async fn take_in_all(
+    desk: &Desk,
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    reports: &[NewReport],
+    now: DateTime<Utc>,
+) -> Result<Vec<IntakeReceipt>> {
+    let mut receipts = Vec::with_capacity(reports.len());
+    for report in reports {
+        receipts.push(take_in(desk, conn, actor, report, now).await?);
+    }
+    Ok(receipts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Role;
+    use crate::access::identity::{UserInput, create_user};
+    use crate::config::Config;
+    use crate::intake::IntakeOutcome;
+    use crate::store::Db;
+    use crate::store::cases::Who;
+
+    /// A desk on a SQLite file of its own, with one integration.
+    async fn desk() -> (Desk, Actor, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!(
+            "warden-group-commit-{}.db",
+            hex::encode(rand::random::<[u8; 6]>())
+        ));
+        let db = Db::connect(path.to_str().unwrap(), 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let desk = Desk::new(db, Config::default());
+        let user = create_user(
+            &desk,
+            Who::SYSTEM,
+            UserInput {
+                username: "platform".into(),
+                display_name: None,
+                role: Role::Integration,
+                teams: vec![],
+                password: None,
+            },
+        )
+        .await
+        .unwrap();
+        (desk, user.actor(), path)
+    }
+
+    fn report(post: &str, key: &str, text: &str) -> NewReport {
+        serde_json::from_value(serde_json::json!({
+            "subject": {"kind": "post", "external_id": post, "snapshot": {"text": "Send coins here"}},
+            "source": "user",
+            "reporter": {"id": "u-1"},
+            "reason": "scams.financial",
+            "text": text,
+            "idempotency_key": key
+        }))
+        .unwrap()
+    }
+
+    fn request(actor: &Actor, reports: Vec<NewReport>) -> Request {
+        Request {
+            actor: actor.clone(),
+            reports,
+            answer: oneshot::channel().0,
+        }
+    }
+
+    async fn count(desk: &Desk, sql: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(desk.db.reader())
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_changes_nothing_and_the_rest_of_its_group_is_taken_in() {
+        let (desk, platform, path) = desk().await;
+        let first = take_in_alone(&desk, &platform, &[report("p-1", "k-1", "scam")])
+            .await
+            .unwrap();
+
+        let group = [
+            request(&platform, vec![report("p-2", "k-2", "scam")]),
+            // The same key for a different report, in a batch with a report of its own.
+            request(
+                &platform,
+                vec![report("p-3", "k-3", "scam"), report("p-4", "k-1", "other")],
+            ),
+            request(&platform, vec![report("p-2", "k-4", "scam again")]),
+            // A retry of a request earlier in the same group.
+            request(&platform, vec![report("p-2", "k-2", "scam")]),
+        ];
+        let answers = commit_together(&desk, &group).await.unwrap();
+        assert_eq!(answers.len(), 4);
+
+        let opened = answers[0].as_ref().unwrap()[0].clone();
+        assert_eq!(opened.outcome, IntakeOutcome::Opened);
+        match &answers[1] {
+            Err(Error::Invalid(errors)) => assert_eq!(errors[0].field, "idempotency_key"),
+            other => panic!("the reused key is refused: {other:?}"),
+        }
+        let joined = &answers[2].as_ref().unwrap()[0];
+        assert_eq!(joined.outcome, IntakeOutcome::Joined);
+        assert_eq!(joined.case_id, opened.case_id);
+        let replay = &answers[3].as_ref().unwrap()[0];
+        assert!(replay.replayed);
+        assert_eq!(replay.report_id, opened.report_id);
+
+        // The refused batch left nothing behind, not even its valid first report.
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 3);
+        assert_eq!(
+            count(
+                &desk,
+                "SELECT COUNT(*) FROM cases WHERE external_id IN ('p-3', 'p-4')"
+            )
+            .await,
+            0
+        );
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM cases").await, 2);
+        assert_ne!(first[0].case_id, opened.case_id);
+        // One acknowledgement per stored report.
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM outbox").await, 3);
+        desk.db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_sent_together_are_each_answered() {
+        let (desk, platform, path) = desk().await;
+        let sent: Vec<_> = (0..64)
+            .map(|i| {
+                let (desk, platform) = (desk.clone(), platform.clone());
+                tokio::spawn(async move {
+                    let post = format!("p-{}", i % 8);
+                    let key = format!("k-{i}");
+                    desk.intake
+                        .take_in(&desk, &platform, vec![report(&post, &key, "scam")])
+                        .await
+                })
+            })
+            .collect();
+        let mut reports = std::collections::BTreeSet::new();
+        for s in sent {
+            let receipt = s.await.unwrap().unwrap();
+            assert!(reports.insert(receipt[0].report_id));
+        }
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 64);
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM cases").await, 8);
+        desk.db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}
