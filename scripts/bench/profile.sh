@@ -2,6 +2,7 @@
 # Flame graphs of the server under load, to see where a request's time goes before figures are
 # written down.
 #   scripts/bench/profile.sh [SECONDS]   → docs/flamegraphs/{intake,claims}-{sqlite,postgres}.svg
+#                                          and target/flamegraphs/*.folded
 # perf samples the server (software clock, DWARF call stacks from the release build's line tables)
 # while the load generator runs 32 closed-loop clients of intake, then of claims on the cases that
 # intake opened. inferno turns the samples into SVGs; it is installed with cargo when missing.
@@ -10,7 +11,9 @@ SECS="${1:-10}"
 build
 command -v inferno-flamegraph >/dev/null || cargo install -q --locked inferno --version 0.12.8
 OUT=docs/flamegraphs
-mkdir -p "$OUT"
+# The collapsed stacks, for reading the profile as text (heaviest frames: scripts/bench/hot.py).
+FOLDED=target/flamegraphs
+mkdir -p "$OUT" "$FOLDED"
 
 # profile NAME LOADGEN-ARGS…: samples the running server while loadgen runs.
 profile() {
@@ -20,12 +23,13 @@ profile() {
   local perf=$!
   local line; line=$(loadgen "$@" --seconds "$SECS")
   wait $perf || true
-  perf script -i "$WORK/perf.data" 2>/dev/null | inferno-collapse-perf >"$WORK/$name.folded"
-  inferno-flamegraph --title "warden: $name ($line)" <"$WORK/$name.folded" >"$OUT/$name.svg"
+  perf script -i "$WORK/perf.data" 2>/dev/null | inferno-collapse-perf >"$FOLDED/$name.folded"
+  # Frames under half a pixel wide are left out, to keep the pictures small enough to keep.
+  inferno-flamegraph --minwidth 0.5 --title "warden: $name ($line)" <"$FOLDED/$name.folded" >"$OUT/$name.svg"
   echo "$name: $line → $OUT/$name.svg"
 }
 
-for engine in sqlite postgres; do
+for engine in ${ENGINES:-sqlite postgres}; do
   db=$(fresh_database $engine)
   "$BIN" --database-url "$db" migrate >/dev/null
   tok=$(token "$db" bench-intake integration)

@@ -121,6 +121,8 @@ struct Tally {
     empty: AtomicU64,
     /// Open loop only: scheduled requests not sent because `clients` were already in flight.
     shed: AtomicU64,
+    /// Failures by HTTP status, 0 for no answer at all (refused, reset, timed out).
+    failures: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
 impl Tally {
@@ -138,12 +140,27 @@ impl Tally {
                 self.items.fetch_add(items, Ordering::Relaxed);
                 true
             }
-            _ => {
+            other => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
+                let status = other.map_or(0, |res| res.status().as_u16());
+                *self.failures.lock().unwrap().entry(status).or_default() += 1;
                 false
             }
         })
     }
+}
+
+/// Failures as `status:count,…` (`-` when there were none).
+fn failures(tally: &Tally) -> String {
+    let failures = tally.failures.lock().unwrap();
+    if failures.is_empty() {
+        return "-".into();
+    }
+    failures
+        .iter()
+        .map(|(status, n)| format!("{status}:{n}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -260,7 +277,7 @@ async fn main() {
     latencies.sort();
     let items = tally.items.load(Ordering::Relaxed);
     println!(
-        "mode={:?} clients={} offered={} items={items} seconds={elapsed:.1} per_second={:.0} requests={} p50_ms={:.1} p99_ms={:.1} failed={} empty={} shed={}",
+        "mode={:?} clients={} offered={} items={items} seconds={elapsed:.1} per_second={:.0} requests={} p50_ms={:.1} p99_ms={:.1} failed={} empty={} shed={} failures={}",
         args.mode,
         args.clients,
         args.rate
@@ -272,5 +289,6 @@ async fn main() {
         tally.failed.load(Ordering::Relaxed),
         tally.empty.load(Ordering::Relaxed),
         tally.shed.load(Ordering::Relaxed),
+        failures(&tally),
     );
 }

@@ -153,9 +153,48 @@ async fn commit(desk: &Desk, mut group: Vec<Request>) {
     }
 }
 
-/// One transaction for the whole group, one savepoint per request. Errors of a request are its
-/// answer; errors that spoil the transaction (a race, a lost connection) fail the group.
+/// One transaction for the whole group. Errors of a request are its answer; errors that spoil
+/// the transaction (a race, a lost connection) fail the group.
+///
+/// Refusals are rare, and a savepoint per request is not free (SQLite copies every page it
+/// touches to a sub-journal, and the search index flushes at each one), so the group first runs
+/// without them. Only when a request is refused does the group run again, rolled back, with a
+/// savepoint around each request.
 async fn commit_together(
+    desk: &Desk,
+    group: &[Request],
+) -> Result<Vec<Result<Vec<IntakeReceipt>>>> {
+    match commit_without_savepoints(desk, group).await? {
+        Some(answers) => Ok(answers.into_iter().map(Ok).collect()),
+        None => commit_with_savepoints(desk, group).await,
+    }
+}
+
+/// The group in one transaction, or `None` (everything rolled back) if any request is refused.
+async fn commit_without_savepoints(
+    desk: &Desk,
+    group: &[Request],
+) -> Result<Option<Vec<Vec<IntakeReceipt>>>> {
+    let now = desk.now();
+    let mut tx = desk.db.begin().await?;
+    let mut answers = Vec::with_capacity(group.len());
+    for request in group {
+        match take_in_all(desk, &mut tx, &request.actor, &request.reports, now).await {
+            Ok(receipts) => answers.push(receipts),
+            Err(e) if spoils_transaction(&e) => return Err(e),
+            Err(_) => {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(Some(answers))
+}
+
+/// The group in one transaction with a savepoint per request, so a refused request is undone
+/// alone.
+async fn commit_with_savepoints(
     desk: &Desk,
     group: &[Request],
 ) -> Result<Vec<Result<Vec<IntakeReceipt>>>> {
@@ -250,6 +289,13 @@ mod tests {
         (desk, user.actor(), path)
     }
 
+    async fn close(desk: Desk, path: &std::path::Path) {
+        desk.db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
     fn report(post: &str, key: &str, text: &str) -> NewReport {
         serde_json::from_value(serde_json::json!({
             "subject": {"kind": "post", "external_id": post, "snapshot": {"text": "Send coins here"}},
@@ -327,10 +373,40 @@ mod tests {
         assert_ne!(first[0].case_id, opened.case_id);
         // One acknowledgement per stored report.
         assert_eq!(count(&desk, "SELECT COUNT(*) FROM outbox").await, 3);
-        desk.db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        close(desk, &path).await;
+    }
+
+    #[tokio::test]
+    async fn a_group_without_refusals_is_taken_in_whole() {
+        let (desk, platform, path) = desk().await;
+        let group = [
+            request(&platform, vec![report("p-1", "k-1", "scam")]),
+            request(
+                &platform,
+                vec![report("p-2", "k-2", "scam"), report("p-1", "k-3", "again")],
+            ),
+        ];
+        let answers = commit_without_savepoints(&desk, &group)
+            .await
+            .unwrap()
+            .expect("nothing refused");
+        assert_eq!(answers[1][1].outcome, IntakeOutcome::Joined);
+        assert_eq!(answers[1][1].case_id, answers[0][0].case_id);
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 3);
+
+        // One refusal and the whole attempt is undone, for the group to run with savepoints.
+        let group = [
+            request(&platform, vec![report("p-3", "k-4", "scam")]),
+            request(&platform, vec![report("p-4", "k-1", "not the first k-1")]),
+        ];
+        assert!(
+            commit_without_savepoints(&desk, &group)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 3);
+        close(desk, &path).await;
     }
 
     #[tokio::test]
@@ -355,9 +431,6 @@ mod tests {
         }
         assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 64);
         assert_eq!(count(&desk, "SELECT COUNT(*) FROM cases").await, 8);
-        desk.db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        close(desk, &path).await;
     }
 }

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, Method, header};
 use axum_extra::extract::CookieJar;
 
 use super::AppState;
+use super::throttle::CredentialCheck;
 use crate::access::Actor;
 use crate::access::identity::{actor_for_session, actor_for_token};
 use crate::error::Error;
@@ -44,10 +45,13 @@ impl FromRequestParts<AppState> for Authenticated {
     ) -> Result<Self, Self::Rejection> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
             let token = bearer_token(&parts.headers).ok_or(Error::Unauthenticated)?;
-            return Ok(Self(actor_for_token(&state.desk, token).await?));
+            let actor = actor_for_token(&state.desk, token).await?;
+            CredentialCheck::genuine(&parts.extensions);
+            return Ok(Self(actor));
         }
         let session = session_token(&parts.headers).ok_or(Error::Unauthenticated)?;
         let actor = actor_for_session(&state.desk, &session).await?;
+        CredentialCheck::genuine(&parts.extensions);
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe && !parts.headers.contains_key(CSRF_HEADER) {
             return Err(Error::Forbidden(format!(

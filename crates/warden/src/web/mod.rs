@@ -31,7 +31,7 @@ use utoipa_axum::routes;
 use crate::desk::Desk;
 use crate::error::Error;
 use problem::Problem;
-use throttle::{Rate, Throttle};
+use throttle::{CredentialCheck, Rate, Throttle};
 
 /// Requests larger than this are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -365,13 +365,26 @@ async fn limit_rate(State(state): State<AppState>, req: Request, next: Next) -> 
     let headers = req.headers();
     let session = auth::session_token(headers);
     let credential = auth::bearer_token(headers).or(session.as_deref());
-    match state.throttle.admit(credential, address) {
-        Ok(()) => next.run(req).await,
-        Err(wait) => Error::RateLimited {
-            retry_after_secs: throttle::retry_after_secs(wait),
+    let unproven = match state.throttle.admit(credential, address) {
+        Ok(unproven) => unproven,
+        Err(wait) => {
+            return Error::RateLimited {
+                retry_after_secs: throttle::retry_after_secs(wait),
+            }
+            .into_response();
         }
-        .into_response(),
-    }
+    };
+    let Some(credential) = unproven else {
+        return next.run(req).await;
+    };
+    let check = CredentialCheck::default();
+    let mut req = req;
+    req.extensions_mut().insert(check.clone());
+    let res = next.run(req).await;
+    state
+        .throttle
+        .settle(credential, address, check.is_genuine());
+    res
 }
 
 async fn record_request(req: Request, next: Next) -> Response {

@@ -66,6 +66,15 @@ impl Bucket {
     }
 }
 
+/// How a request was let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Counted against its caller's bucket.
+    Counted,
+    /// Its credential is new: counted by [`Buckets::settle`] once it is known to be genuine or not.
+    Unproven,
+}
+
 /// Who a request is counted against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Caller {
@@ -104,26 +113,58 @@ impl Buckets {
     }
 
     /// Admits one request at `now`, from a credential (its hash) or none, sent from `address`; or
-    /// says how long to wait. A credential not seen lately is first counted against its address,
-    /// so a flood of made-up tokens is throttled as requests without a credential are.
+    /// says how long to wait.
+    ///
+    /// A credential not seen lately is not counted yet ([`Admission::Unproven`]): the request
+    /// goes ahead if its address could send one without a credential, and [`Buckets::settle`]
+    /// counts it once authentication has said whether the credential is genuine. A genuine one
+    /// gets a bucket of its own, so any number of reviewers behind one address can start work at
+    /// once; a made-up one is counted against its address, so a flood of made-up tokens is
+    /// throttled as requests without a credential are.
     pub fn admit(
         &mut self,
         credential: Option<u64>,
         address: IpAddr,
         now: Instant,
-    ) -> Result<(), Duration> {
-        let by_address = Caller::Address(address);
-        let caller = match credential {
-            None => by_address,
-            Some(hash) => {
-                let caller = Caller::Credential(hash);
-                if !self.map.contains_key(&caller) {
-                    self.take(by_address, now)?;
-                }
-                caller
-            }
+    ) -> Result<Admission, Duration> {
+        let Some(hash) = credential else {
+            return self
+                .take(Caller::Address(address), now)
+                .map(|()| Admission::Counted);
         };
-        self.take(caller, now)
+        let caller = Caller::Credential(hash);
+        if self.map.contains_key(&caller) {
+            return self.take(caller, now).map(|()| Admission::Counted);
+        }
+        let by_address = Caller::Address(address);
+        let rate = self.rate(by_address);
+        match self.map.get(&by_address) {
+            Some(bucket) if bucket.level(rate, now) < 1.0 => {
+                Err(bucket.take(rate, now).expect_err("an empty bucket"))
+            }
+            _ => Ok(Admission::Unproven),
+        }
+    }
+
+    /// Counts a request admitted as [`Admission::Unproven`], once authentication has said whether
+    /// its credential is `genuine`. The request has been served either way; what it changes is
+    /// whether the next ones are.
+    pub fn settle(&mut self, credential: u64, address: IpAddr, genuine: bool, now: Instant) {
+        let caller = if genuine {
+            Caller::Credential(credential)
+        } else {
+            Caller::Address(address)
+        };
+        // Over the limit now only means the next request waits.
+        if self.take(caller, now).is_err() {
+            self.map.insert(
+                caller,
+                Bucket {
+                    tokens: 0.0,
+                    at: now,
+                },
+            );
+        }
     }
 
     /// The callers with a bucket (for tests and metrics).
@@ -186,16 +227,46 @@ impl Throttle {
     }
 
     /// Admits one request carrying `secret` (a bearer token or session cookie) or none, from
-    /// `address`, now; or says how long to wait.
-    pub fn admit(&self, secret: Option<&str>, address: IpAddr) -> Result<(), Duration> {
+    /// `address`, now; or says how long to wait. An admission that is not yet counted comes with
+    /// the credential's hash, for [`Throttle::settle`].
+    pub fn admit(&self, secret: Option<&str>, address: IpAddr) -> Result<Option<u64>, Duration> {
         let credential = secret.map(|s| self.hasher.hash_one(s));
-        let now = Instant::now();
+        let admission = self.buckets().admit(credential, address, Instant::now())?;
+        Ok(match admission {
+            Admission::Counted => None,
+            Admission::Unproven => credential,
+        })
+    }
+
+    /// Counts a request whose credential was new, once it is known whether it is `genuine`.
+    pub fn settle(&self, credential: u64, address: IpAddr, genuine: bool) {
+        self.buckets()
+            .settle(credential, address, genuine, Instant::now());
+    }
+
+    fn buckets(&self) -> std::sync::MutexGuard<'_, Buckets> {
         // A poisoned lock only means another request panicked mid-update; the buckets stay usable.
-        let mut buckets = self
-            .buckets
+        self.buckets
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        buckets.admit(credential, address, now)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Set on a request by the edge when it carries a credential not seen lately; authentication marks
+/// it once the credential proves genuine, so the throttle can count the request where it belongs.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialCheck(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl CredentialCheck {
+    /// Marks the request's credential genuine, if the request is being checked.
+    pub fn genuine(extensions: &axum::http::Extensions) {
+        if let Some(check) = extensions.get::<Self>() {
+            check.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    pub fn is_genuine(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -211,6 +282,19 @@ mod tests {
 
     const HERE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
     const THERE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+
+    /// A request as the edge handles it, its credential (if new) proving `genuine` or not.
+    fn request(
+        buckets: &mut Buckets,
+        credential: Option<u64>,
+        genuine: bool,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        if buckets.admit(credential, HERE, now)? == Admission::Unproven {
+            buckets.settle(credential.expect("a credential"), HERE, genuine, now);
+        }
+        Ok(())
+    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -258,15 +342,15 @@ mod tests {
         let mut buckets = Buckets::new(Rate::new(100, 5), Rate::new(1, 2));
         let mut admitted = 0;
         for _ in 0..50 {
-            if buckets.admit(Some(1), HERE, t0).is_ok() {
+            if request(&mut buckets, Some(1), true, t0).is_ok() {
                 admitted += 1;
             }
         }
         assert_eq!(admitted, 5);
-        assert!(buckets.admit(Some(2), HERE, t0).is_ok());
+        assert!(request(&mut buckets, Some(2), true, t0).is_ok());
         // Ten milliseconds at 100/s is one more for the flooder.
-        assert!(buckets.admit(Some(1), HERE, t0 + ms(10)).is_ok());
-        assert!(buckets.admit(Some(1), HERE, t0 + ms(10)).is_err());
+        assert!(request(&mut buckets, Some(1), true, t0 + ms(10)).is_ok());
+        assert!(request(&mut buckets, Some(1), true, t0 + ms(10)).is_err());
     }
 
     #[test]
@@ -282,12 +366,12 @@ mod tests {
         assert!(buckets.admit(None, THERE, t0).is_ok());
         // A known credential from the same address is not held back by it.
         let mut known = Buckets::new(Rate::new(100, 100), Rate::new(1, 2));
-        assert!(known.admit(Some(7), HERE, t0).is_ok());
+        assert!(request(&mut known, Some(7), true, t0).is_ok());
         for _ in 0..2 {
             let _ = known.admit(None, HERE, t0);
         }
         assert!(known.admit(None, HERE, t0).is_err());
-        assert!(known.admit(Some(7), HERE, t0).is_ok());
+        assert!(request(&mut known, Some(7), true, t0).is_ok());
     }
 
     #[test]
@@ -295,10 +379,31 @@ mod tests {
         let t0 = Instant::now();
         let mut buckets = Buckets::new(Rate::new(100, 100), Rate::new(1, 3));
         let admitted = (0..100)
-            .filter(|n| buckets.admit(Some(*n), HERE, t0).is_ok())
+            .filter(|n| request(&mut buckets, Some(*n), false, t0).is_ok())
             .count();
         assert_eq!(admitted, 3);
+        // Genuine or not, a new credential from that address now waits; from another it does not.
+        assert!(request(&mut buckets, Some(999), true, t0).is_err());
         assert!(buckets.admit(Some(1000), THERE, t0).is_ok());
+    }
+
+    #[test]
+    fn any_number_of_genuine_newcomers_behind_one_address_start_at_once() {
+        let t0 = Instant::now();
+        let mut buckets = Buckets::new(Rate::new(100, 100), Rate::new(1, 3));
+        // 256 reviewers behind one proxy send their first requests together.
+        let first: Vec<_> = (0..256).map(|n| buckets.admit(Some(n), HERE, t0)).collect();
+        assert!(first.iter().all(|a| *a == Ok(Admission::Unproven)));
+        for n in 0..256 {
+            buckets.settle(n, HERE, true, t0);
+        }
+        // Each has a bucket of its own now, and the address's allowance is untouched.
+        for n in 0..256 {
+            assert_eq!(buckets.admit(Some(n), HERE, t0), Ok(Admission::Counted));
+        }
+        for _ in 0..3 {
+            assert!(buckets.admit(None, HERE, t0).is_ok());
+        }
     }
 
     #[test]
@@ -307,15 +412,18 @@ mod tests {
         // The address refills slowly: 100 tokens take 100 s to come back.
         let mut buckets = Buckets::new(Rate::new(1000, 10), Rate::new(1, 10_000));
         for n in 0..100 {
-            buckets.admit(Some(n), HERE, t0).unwrap();
+            request(&mut buckets, Some(n), true, t0).unwrap();
         }
-        assert_eq!(buckets.len(), 101);
+        assert_eq!(buckets.len(), 100);
         // Full again but seen just now: kept.
         buckets.prune(t0 + ms(5));
-        assert_eq!(buckets.len(), 101);
+        assert_eq!(buckets.len(), 100);
         // A minute on, the credentials not used since are forgotten; the one in use and the
-        // address, whose bucket is not yet full, are kept.
-        buckets.admit(Some(7), HERE, t0 + FORGET_AFTER).unwrap();
+        // address (charged for 100 made-up credentials), whose bucket is not yet full, are kept.
+        for n in 1000..1100 {
+            request(&mut buckets, Some(n), false, t0).unwrap();
+        }
+        request(&mut buckets, Some(7), true, t0 + FORGET_AFTER).unwrap();
         buckets.prune(t0 + FORGET_AFTER + ms(5));
         assert_eq!(buckets.len(), 2);
         buckets.prune(t0 + Duration::from_secs(200));
@@ -329,7 +437,7 @@ mod tests {
         // A new caller every 10 ms for ten minutes: about 6,000 of them seen within any minute.
         let per_minute = 6_000;
         for n in 0..60_000u64 {
-            buckets.admit(Some(n), HERE, t0 + ms(10 * n)).unwrap();
+            request(&mut buckets, Some(n), true, t0 + ms(10 * n)).unwrap();
             assert!(
                 buckets.len() <= 2 * per_minute + PRUNE_AT_LEAST,
                 "{}",

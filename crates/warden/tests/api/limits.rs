@@ -498,3 +498,53 @@ async fn a_flood_from_one_credential_is_refused_while_others_are_served() {
     };
     assert!(refused > 0);
 }
+
+#[tokio::test]
+async fn many_new_genuine_tokens_behind_one_address_are_served_at_once() {
+    let mut config = Config::default();
+    config.limits.anonymous_requests_per_second = 1;
+    config.limits.anonymous_burst = 3;
+    let d = start_with(config).await;
+    // Forty reviewers' tools behind one proxy, each with a token of its own, start together:
+    // far more than the address may send without a credential.
+    let mut tokens = Vec::new();
+    for i in 0..40 {
+        let token = warden::access::identity::create_token(
+            &d.desk,
+            warden::store::cases::Who::SYSTEM,
+            d.id("spec"),
+            &format!("tool-{i}"),
+        )
+        .await
+        .unwrap();
+        tokens.push(format!("Bearer {token}"));
+    }
+    let sent: Vec<_> = tokens
+        .into_iter()
+        .map(|token| {
+            let request = d
+                .client
+                .get(format!("{}/api/v1/me", d.base))
+                .header("authorization", token);
+            tokio::spawn(async move { request.send().await.unwrap().status() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for s in sent {
+        statuses.push(s.await.unwrap());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    // The address's own allowance is untouched by them.
+    for _ in 0..3 {
+        let res = d
+            .client
+            .get(format!("{}/api/v1/me", d.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+}

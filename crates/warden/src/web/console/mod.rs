@@ -265,6 +265,7 @@ impl FromRequestParts<AppState> for Viewer {
             Err(Error::Unauthenticated) => return Err(ConsoleError::SignIn(back)),
             Err(e) => return Err(e.into()),
         };
+        super::throttle::CredentialCheck::genuine(&parts.extensions);
         let header_csrf = parts
             .headers
             .get(CSRF_HEADER)
