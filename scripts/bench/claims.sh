@@ -13,7 +13,7 @@ INTAKE_REPORTS_PER_S=500
 INTAKE_RATE=$(awk -v r=$INTAKE_REPORTS_PER_S 'BEGIN {printf "%.0f", r / 1.9}')
 build
 
-for engine in sqlite postgres; do
+for engine in ${ENGINES:-sqlite postgres}; do
   db=$(fresh_database $engine)
   "$BIN" --database-url "$db" migrate >/dev/null
   tok=$(token "$db" bench-intake integration)

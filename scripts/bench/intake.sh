@@ -18,7 +18,7 @@ kill "$CEILING"; wait "$CEILING" 2>/dev/null || true
 ceiling=$(field per_second "$ceiling_line")
 echo "ceiling (same stack, fixed JSON, $CLIENTS clients): $ceiling_line"
 
-for engine in sqlite postgres; do
+for engine in ${ENGINES:-sqlite postgres}; do
   db=$(fresh_database $engine)
   "$BIN" --database-url "$db" migrate >/dev/null
   tok=$(token "$db" bench-intake integration)

@@ -1,5 +1,6 @@
 # Shared by the benchmark scripts: the release build, fresh databases, a server to measure and its
-# resident memory. Everything listens on loopback only.
+# resident memory. Everything listens on loopback only. ENGINES="sqlite" (or "postgres") limits a
+# script to one engine; both by default.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 

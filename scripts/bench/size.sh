@@ -13,7 +13,7 @@ SIZES=("${@:-10000 100000 1000000 10000000}")
 read -r -a SIZES <<<"${SIZES[*]}"
 build
 
-for engine in sqlite postgres; do
+for engine in ${ENGINES:-sqlite postgres}; do
   db=$(fresh_database $engine)
   "$BIN" --database-url "$db" migrate >/dev/null
   tok=$(token "$db" bench-intake integration)
