@@ -21,8 +21,7 @@ for engine in ${ENGINES:-sqlite postgres}; do
   loadgen intake --url "$URL" --token "$tok" --seconds 5 --clients 32 --run t >/dev/null
   stop_server
   "$EX/grow" "$db" "$CASES" general 2>/dev/null
-  : >"$WORK/reviewers"
-  for i in $(seq 1 256); do token "$db" "reviewer-$i" specialist >>"$WORK/reviewers"; done
+  reviewers "$db" 256
   if [ $engine = postgres ]; then
     best=0
     for c in 16 64; do

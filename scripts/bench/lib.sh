@@ -51,6 +51,13 @@ token() {
   "$BIN" --database-url "$1" token create "$2"
 }
 
+# reviewers DB_URL N: N specialists, their API tokens one per line in $WORK/reviewers (for the load
+# generator's --tokens-file).
+reviewers() {
+  : >"$WORK/reviewers"
+  for i in $(seq 1 "$2"); do token "$1" "reviewer-$i" specialist >>"$WORK/reviewers"; done
+}
+
 wait_healthy() {
   for _ in $(seq 1 100); do curl -fs "$1/healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "server at $1 did not come up" >&2; return 1

@@ -33,8 +33,7 @@ for engine in ${ENGINES:-sqlite postgres}; do
   db=$(fresh_database $engine)
   "$BIN" --database-url "$db" migrate >/dev/null
   tok=$(token "$db" bench-intake integration)
-  : >"$WORK/reviewers"
-  for i in $(seq 1 32); do token "$db" "reviewer-$i" specialist >>"$WORK/reviewers"; done
+  reviewers "$db" 32
   start_server "$db"
   loadgen intake --url "$URL" --token "$tok" --seconds 3 --clients 32 --run w >/dev/null
   profile "intake-$engine" intake --url "$URL" --token "$tok" --clients 32 --run p

@@ -17,8 +17,7 @@ for engine in ${ENGINES:-sqlite postgres}; do
   db=$(fresh_database $engine)
   "$BIN" --database-url "$db" migrate >/dev/null
   tok=$(token "$db" bench-intake integration)
-  : >"$WORK/reviewers"
-  for i in $(seq 1 16); do token "$db" "reviewer-$i" specialist >>"$WORK/reviewers"; done
+  reviewers "$db" 16
   lead=$(token "$db" bench-lead lead)
   start_server "$db"
   loadgen intake --url "$URL" --token "$tok" --seconds 3 --clients 32 --run t >/dev/null

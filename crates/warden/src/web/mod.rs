@@ -357,7 +357,7 @@ async fn not_found() -> Response {
 
 /// Counts the request against its caller's bucket: the API token or console session it carries, or
 /// else the address it comes from. Over the limit it is refused before any work is done.
-async fn limit_rate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn limit_rate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let address = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -378,7 +378,6 @@ async fn limit_rate(State(state): State<AppState>, req: Request, next: Next) -> 
         return next.run(req).await;
     };
     let check = CredentialCheck::default();
-    let mut req = req;
     req.extensions_mut().insert(check.clone());
     let res = next.run(req).await;
     state

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::{parse, report, start};
+use crate::harness::{parse, report, session_cookie, start};
 
 #[tokio::test]
 async fn every_role_gets_only_what_it_may() {
@@ -300,11 +300,7 @@ async fn password_guessing_is_throttled_and_every_sign_in_gets_a_new_session() {
     // Once the window has passed the right password works, and each sign-in opens a new session.
     d.clock.advance(chrono::Duration::minutes(16));
     let session = |res: &reqwest::Response| {
-        res.headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("warden_session="))
+        session_cookie(res)
             .map(|c| c.split(';').next().unwrap().to_string())
             .unwrap()
     };

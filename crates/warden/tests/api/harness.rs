@@ -379,6 +379,15 @@ pub async fn sign_in_token(client: &Client, base: &str) -> String {
         .to_string()
 }
 
+/// The `Set-Cookie` line of the console session an answer opens, if it opens one.
+pub fn session_cookie(res: &Response) -> Option<&str> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("warden_session="))
+}
+
 /// A console user: a cookie jar that does not follow redirects, and the CSRF token the pages
 /// carry once signed in.
 pub struct Browser {
@@ -408,14 +417,7 @@ impl Browser {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{user} signs in");
-        let cookie = res
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("warden_session="))
-            .expect("a session cookie")
-            .to_string();
+        let cookie = session_cookie(&res).expect("a session cookie").to_string();
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Strict"), "{cookie}");
         let mut b = Self {

@@ -432,12 +432,7 @@ async fn a_flood_from_one_credential_is_refused_while_others_are_served() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let session = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|c| c.to_str().ok())
-        .find(|c| c.starts_with("warden_session="))
+    let session = session_cookie(&res)
         .and_then(|c| c.split(';').next())
         .unwrap()
         .to_string();
