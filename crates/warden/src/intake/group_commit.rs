@@ -5,23 +5,21 @@
 //! next one and go into it together. Nothing waits on purpose: under light load a group is one
 //! request, under heavy load groups grow and the cost of the sync is shared.
 //!
-//! Each request in a group runs under its own savepoint, so one that is refused (a reused
-//! idempotency key, say) changes nothing and leaves the others in its group untouched. When the
-//! group as a whole fails (lost a race with another group, or the database went away), its
-//! requests are answered as if each had come alone.
+//! A group is taken in a statement per table, not per report (see [`super::take_in_group`]). A
+//! request in it that is refused (a reused idempotency key) changes nothing and leaves the others
+//! untouched. When the group as a whole fails (lost a race with another group, or the database
+//! went away), its requests are answered as if each had come alone.
 
 use std::sync::{Arc, OnceLock};
 
-use chrono::{DateTime, Utc};
-use sqlx::{AnyConnection, Connection};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{IntakeReceipt, take_in};
+use super::{IntakeReceipt, Sent, take_in_group};
 use crate::access::Actor;
 use crate::desk::Desk;
 use crate::domain::report::NewReport;
 use crate::error::{Error, Result};
-use crate::store::{Engine, is_retryable};
+use crate::store::Engine;
 
 /// The most reports one group takes in (a single larger batch goes alone). It bounds how long a
 /// group holds SQLite's one writer, and with it how long a reviewer's claim can wait behind intake.
@@ -77,7 +75,7 @@ fn start(desk: &Desk) -> mpsc::Sender<Request> {
     let receiver = Arc::new(Mutex::new(receiver));
     let committers = match desk.db.engine {
         Engine::Sqlite => 1,
-        Engine::Postgres => 4,
+        Engine::Postgres => 2,
     };
     // The committers hold a desk of their own without this sender, so they end when the last
     // desk that can send to them is dropped.
@@ -153,76 +151,23 @@ async fn commit(desk: &Desk, mut group: Vec<Request>) {
     }
 }
 
-/// One transaction for the whole group. Errors of a request are its answer; errors that spoil
-/// the transaction (a race, a lost connection) fail the group.
-///
-/// Refusals are rare, and a savepoint per request is not free (SQLite copies every page it
-/// touches to a sub-journal, and the search index flushes at each one), so the group first runs
-/// without them. Only when a request is refused does the group run again, rolled back, with a
-/// savepoint around each request.
+/// One transaction for the whole group. A refused request is answered with its error and
+/// writes nothing; errors that spoil the transaction (a race, a lost connection) fail the group.
 async fn commit_together(
     desk: &Desk,
     group: &[Request],
 ) -> Result<Vec<Result<Vec<IntakeReceipt>>>> {
-    match commit_without_savepoints(desk, group).await? {
-        Some(answers) => Ok(answers.into_iter().map(Ok).collect()),
-        None => commit_with_savepoints(desk, group).await,
-    }
-}
-
-/// The group in one transaction, or `None` (everything rolled back) if any request is refused.
-async fn commit_without_savepoints(
-    desk: &Desk,
-    group: &[Request],
-) -> Result<Option<Vec<Vec<IntakeReceipt>>>> {
-    let now = desk.now();
+    let sent: Vec<Sent<'_>> = group
+        .iter()
+        .map(|r| Sent {
+            actor: &r.actor,
+            reports: &r.reports,
+        })
+        .collect();
     let mut tx = desk.db.begin().await?;
-    let mut answers = Vec::with_capacity(group.len());
-    for request in group {
-        match take_in_all(desk, &mut tx, &request.actor, &request.reports, now).await {
-            Ok(receipts) => answers.push(receipts),
-            Err(e) if spoils_transaction(&e) => return Err(e),
-            Err(_) => {
-                tx.rollback().await?;
-                return Ok(None);
-            }
-        }
-    }
-    tx.commit().await?;
-    Ok(Some(answers))
-}
-
-/// The group in one transaction with a savepoint per request, so a refused request is undone
-/// alone.
-async fn commit_with_savepoints(
-    desk: &Desk,
-    group: &[Request],
-) -> Result<Vec<Result<Vec<IntakeReceipt>>>> {
-    let now = desk.now();
-    let mut tx = desk.db.begin().await?;
-    let mut answers = Vec::with_capacity(group.len());
-    for request in group {
-        let mut savepoint = tx.begin().await?;
-        match take_in_all(desk, &mut savepoint, &request.actor, &request.reports, now).await {
-            Ok(receipts) => {
-                savepoint.commit().await?;
-                answers.push(Ok(receipts));
-            }
-            Err(e) if spoils_transaction(&e) => return Err(e),
-            Err(e) => {
-                savepoint.rollback().await?;
-                answers.push(Err(e));
-            }
-        }
-    }
+    let answers = take_in_group(desk, &mut tx, &sent, desk.now()).await?;
     tx.commit().await?;
     Ok(answers)
-}
-
-/// Errors after which the group's transaction cannot go on: the database's own, not a refusal
-/// of the request.
-fn spoils_transaction(e: &Error) -> bool {
-    is_retryable(e) || matches!(e, Error::Unavailable(_) | Error::Database(_))
 }
 
 /// The reports of one request in a transaction of their own, run again if it lost a race.
@@ -232,26 +177,17 @@ pub(super) async fn take_in_alone(
     reports: &[NewReport],
 ) -> Result<Vec<IntakeReceipt>> {
     crate::retrying!({
-        let now = desk.now();
         let mut tx = desk.db.begin().await?;
-        let receipts = take_in_all(desk, &mut tx, actor, reports, now).await?;
+        let sent = [Sent { actor, reports }];
+        let answer = take_in_group(desk, &mut tx, &sent, desk.now())
+            .await?
+            .pop()
+            .ok_or_else(|| Error::Internal("intake answered no request".into()))?;
+        // A refused request wrote nothing; its transaction is simply dropped.
+        let receipts = answer?;
         tx.commit().await?;
         Ok(receipts)
     })
-}
-
-async fn take_in_all(
-    desk: &Desk,
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    reports: &[NewReport],
-    now: DateTime<Utc>,
-) -> Result<Vec<IntakeReceipt>> {
-    let mut receipts = Vec::with_capacity(reports.len());
-    for report in reports {
-        receipts.push(take_in(desk, conn, actor, report, now).await?);
-    }
-    Ok(receipts)
 }
 
 #[cfg(test)]
@@ -377,35 +313,85 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_group_without_refusals_is_taken_in_whole() {
+    async fn a_group_is_taken_in_as_if_its_requests_came_one_by_one() {
         let (desk, platform, path) = desk().await;
         let group = [
             request(&platform, vec![report("p-1", "k-1", "scam")]),
+            // A batch that opens a case and joins the one opened just before it.
             request(
                 &platform,
                 vec![report("p-2", "k-2", "scam"), report("p-1", "k-3", "again")],
             ),
+            // The same key twice in one batch: the second is a replay of the first.
+            request(
+                &platform,
+                vec![report("p-3", "k-5", "scam"), report("p-3", "k-5", "scam")],
+            ),
         ];
-        let answers = commit_without_savepoints(&desk, &group)
+        let answers: Vec<_> = commit_together(&desk, &group)
             .await
             .unwrap()
-            .expect("nothing refused");
+            .into_iter()
+            .map(|a| a.unwrap())
+            .collect();
+        assert_eq!(answers[0][0].outcome, IntakeOutcome::Opened);
+        assert_eq!(answers[1][0].outcome, IntakeOutcome::Opened);
         assert_eq!(answers[1][1].outcome, IntakeOutcome::Joined);
         assert_eq!(answers[1][1].case_id, answers[0][0].case_id);
-        assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 3);
+        assert!(answers[2][1].replayed);
+        assert_eq!(answers[2][1].report_id, answers[2][0].report_id);
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 4);
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM cases").await, 3);
 
-        // One refusal and the whole attempt is undone, for the group to run with savepoints.
-        let group = [
-            request(&platform, vec![report("p-3", "k-4", "scam")]),
-            request(&platform, vec![report("p-4", "k-1", "not the first k-1")]),
-        ];
-        assert!(
-            commit_without_savepoints(&desk, &group)
-                .await
-                .unwrap()
-                .is_none()
+        // The case of p-1 holds both reports, one event sequence without gaps, and one
+        // acknowledgement per report.
+        let case = answers[0][0].case_id;
+        let events = count(
+            &desk,
+            &format!("SELECT COUNT(*) FROM events WHERE case_id = {case}"),
+        )
+        .await;
+        let distinct = count(
+            &desk,
+            &format!("SELECT COUNT(DISTINCT seq) FROM events WHERE case_id = {case} AND seq BETWEEN 1 AND {events}"),
+        )
+        .await;
+        assert!(events > 2);
+        assert_eq!(distinct, events);
+        let stored = crate::store::cases::get_case(&desk.db, case)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.report_count, 2);
+        assert_eq!(stored.version, events);
+        assert_eq!(
+            count(
+                &desk,
+                &format!("SELECT COUNT(*) FROM messages WHERE case_id = {case}")
+            )
+            .await,
+            2
         );
-        assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 3);
+        assert_eq!(
+            count(
+                &desk,
+                &format!("SELECT COUNT(*) FROM search_docs WHERE case_id = {case}")
+            )
+            .await,
+            3
+        );
+
+        // A replay of the whole group, a day later on a fresh group: the same answers, marked
+        // as replays, and nothing new written.
+        let again = commit_together(&desk, &group).await.unwrap();
+        for (first, replay) in answers.iter().zip(&again) {
+            for (a, b) in first.iter().zip(replay.as_ref().unwrap()) {
+                assert_eq!(a.report_id, b.report_id);
+                assert!(b.replayed);
+            }
+        }
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 4);
+        assert_eq!(count(&desk, "SELECT COUNT(*) FROM outbox").await, 4);
         close(desk, &path).await;
     }
 

@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
+use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
 
 use crate::access::{Actor, Permission};
+use crate::clock::to_millis;
 use crate::desk::Desk;
 use crate::domain::case::{Case, CaseStatus};
 use crate::domain::events::CaseEvent;
@@ -15,11 +17,15 @@ use crate::domain::priority::{Priority, Severity, TriageInput};
 use crate::domain::reply::{Purpose, audience_for};
 use crate::domain::report::NewReport;
 use crate::domain::search::{self, DocKind};
+use crate::domain::subject::SubjectKind;
 use crate::domain::validate::Checker;
 use crate::error::{Error, Result};
 use crate::replies::{self, Outgoing, Redress};
-use crate::store::cases::{self, NewReportRow, Who};
-use crate::store::search::index_document;
+use crate::store::Arg;
+use crate::store::cases::{self, Who};
+use crate::store::enforcement::{MESSAGES, OUTBOX};
+use crate::store::rows::{self, Reserved};
+use crate::store::search::{SEARCH_DOCS, document_row};
 use crate::triage::retriage;
 
 mod group_commit;
@@ -108,78 +114,284 @@ fn request_hash(report: &NewReport) -> Result<String> {
     Ok(hex::encode(Sha256::digest(serde_json::to_vec(report)?)))
 }
 
-async fn take_in(
+/// One intake request: who sent it and its reports.
+#[derive(Clone, Copy)]
+pub(crate) struct Sent<'a> {
+    pub actor: &'a Actor,
+    pub reports: &'a [NewReport],
+}
+
+/// What becomes of a report before anything is written.
+#[derive(Debug, Clone, PartialEq)]
+enum Fate {
+    /// Its key was answered before this group: the same answer again.
+    Replay(IntakeReceipt),
+    /// Its key belongs to a report taken in earlier in this group (the nth new one).
+    ReplayInGroup(usize),
+    /// A report to take in, the nth new one of the group.
+    New(usize),
+}
+
+fn key_reused() -> Error {
+    Error::Invalid(vec![crate::FieldError::new(
+        "idempotency_key",
+        "was already used for a different report; use a new key for a new report",
+    )])
+}
+
+/// A group's reports sorted out: each request's fates (or its refusal), and the new reports by
+/// request and place in it.
+struct Sorted {
+    fates: Vec<Result<Vec<Fate>>>,
+    new: Vec<(usize, usize)>,
+}
+
+/// Sorts each report of each request into replays and new reports, by idempotency key: against
+/// the keys answered before (`known`: sender and key to request hash and answer) and those taken
+/// earlier in the group. A request that reuses a key for a different report is refused whole, and
+/// its reports count for nothing.
+fn sort_out(
+    group: &[Sent<'_>],
+    hashes: &[Vec<String>],
+    known: &BTreeMap<(i64, String), (String, String)>,
+) -> Result<Sorted> {
+    let mut taken: BTreeMap<(i64, &str), (&str, usize)> = BTreeMap::new();
+    let mut new = Vec::new();
+    let mut fates = Vec::with_capacity(group.len());
+    for (r, sent) in group.iter().enumerate() {
+        let mut mine: BTreeMap<(i64, &str), (&str, usize)> = BTreeMap::new();
+        // The reports of this request that are new, by their place in it.
+        let mut firsts = Vec::new();
+        let mut fate = Vec::with_capacity(sent.reports.len());
+        let mut refused = false;
+        for (i, report) in sent.reports.iter().enumerate() {
+            let hash = hashes[r][i].as_str();
+            let key = (sent.actor.user_id, report.idempotency_key.as_str());
+            if let Some((first_hash, response)) = known.get(&(key.0, key.1.to_string())) {
+                if first_hash != hash {
+                    refused = true;
+                    break;
+                }
+                let mut receipt: IntakeReceipt = serde_json::from_str(response)?;
+                receipt.replayed = true;
+                fate.push(Fate::Replay(receipt));
+            } else if let Some((first_hash, n)) = taken.get(&key).or_else(|| mine.get(&key)) {
+                if *first_hash != hash {
+                    refused = true;
+                    break;
+                }
+                fate.push(Fate::ReplayInGroup(*n));
+            } else {
+                let n = new.len() + firsts.len();
+                mine.insert(key, (hash, n));
+                firsts.push(i);
+                fate.push(Fate::New(n));
+            }
+        }
+        if refused {
+            fates.push(Err(key_reused()));
+            continue;
+        }
+        new.extend(firsts.into_iter().map(|i| (r, i)));
+        taken.extend(mine);
+        fates.push(Ok(fate));
+    }
+    Ok(Sorted { fates, new })
+}
+
+/// The rows a group's reports bring, written table by table once all are taken in.
+#[derive(Default)]
+struct Writes {
+    reports: Vec<Vec<Arg>>,
+    events: Vec<Vec<Arg>>,
+    messages: Vec<Vec<Arg>>,
+    deliveries: Vec<Vec<Arg>>,
+    documents: Vec<Vec<Arg>>,
+    /// The purposes of the messages, counted once they are written.
+    purposes: Vec<String>,
+}
+
+/// What the group reads before it writes: the subjects' cases and the reporters they have heard.
+struct Group {
+    cases: BTreeMap<(SubjectKind, String), Case>,
+    touched: BTreeSet<(SubjectKind, String)>,
+    seen: BTreeSet<(i64, String)>,
+    ids: Reserved,
+}
+
+/// Takes in a group of requests in the caller's transaction, a statement per table rather than
+/// per report. Each request is answered all or nothing: one reusing a key for a different report
+/// is refused and changes nothing, and the rest are taken in.
+pub(crate) async fn take_in_group(
     desk: &Desk,
     conn: &mut AnyConnection,
-    actor: &Actor,
-    report: &NewReport,
+    group: &[Sent<'_>],
     now: DateTime<Utc>,
-) -> Result<IntakeReceipt> {
-    let hash = request_hash(report)?;
-    if let Some((first_hash, response)) =
-        cases::find_report_by_key(conn, actor.user_id, &report.idempotency_key).await?
-    {
-        if first_hash != hash {
-            return Err(Error::Invalid(vec![crate::FieldError::new(
-                "idempotency_key",
-                "was already used for a different report; use a new key for a new report",
-            )]));
-        }
-        let mut receipt: IntakeReceipt = serde_json::from_str(&response)?;
-        receipt.replayed = true;
-        return Ok(receipt);
-    }
+) -> Result<Vec<Result<Vec<IntakeReceipt>>>> {
+    let hashes = group
+        .iter()
+        .map(|s| {
+            s.reports
+                .iter()
+                .map(request_hash)
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let keys: BTreeSet<(i64, &str)> = group
+        .iter()
+        .flat_map(|s| {
+            s.reports
+                .iter()
+                .map(|r| (s.actor.user_id, r.idempotency_key.as_str()))
+        })
+        .collect();
+    let known = cases::reports_by_keys(conn, &keys).await?;
+    let Sorted { fates, new } = sort_out(group, &hashes, &known)?;
+    let report = |&(r, i): &(usize, usize)| &group[r].reports[i];
 
-    let subject = &report.subject;
-    let existing =
-        cases::lock_case_for_subject(&desk.db, conn, subject.kind, &subject.external_id).await?;
-    let mut events = Vec::new();
-    let (mut case, outcome) = match existing {
-        Some(c) if c.status.is_open() => (c, IntakeOutcome::Joined),
-        Some(c) => {
-            events.extend(c.reopen()?);
-            (c, IntakeOutcome::Reopened)
-        }
-        None => {
-            let id = cases::insert_case(conn, subject.kind, &subject.external_id, now).await?;
-            events.push(CaseEvent::Opened {
-                subject_kind: subject.kind,
-                external_id: subject.external_id.clone(),
-                snapshot: subject.snapshot.clone(),
-                region: report.region().map(str::to_string),
-                language: subject.snapshot.language.clone(),
-            });
-            (Case::empty(id, now), IntakeOutcome::Opened)
-        }
-    };
-    let new_reporter = outcome == IntakeOutcome::Opened
-        || !cases::reporter_seen(conn, case.id, &report.reporter.id).await?;
-    let body = serde_json::to_string(report)?;
-    let report_id = cases::insert_report(
+    let subjects: BTreeSet<(SubjectKind, &str)> = new
+        .iter()
+        .map(|n| {
+            let s = &report(n).subject;
+            (s.kind, s.external_id.as_str())
+        })
+        .collect();
+    let cases = cases::lock_cases_for_subjects(&desk.db, conn, &subjects).await?;
+    let heard: BTreeSet<(i64, &str)> = new
+        .iter()
+        .filter_map(|n| {
+            let r = report(n);
+            let key = (r.subject.kind, r.subject.external_id.clone());
+            cases.get(&key).map(|c| (c.id, r.reporter.id.as_str()))
+        })
+        .collect();
+    let seen = cases::reporters_seen(conn, &heard).await?;
+    let new_cases = subjects
+        .iter()
+        .filter(|(k, id)| !cases.contains_key(&(*k, id.to_string())))
+        .count();
+    let ids = rows::reserve(
+        &desk.db,
         conn,
-        NewReportRow {
-            case_id: case.id,
-            submitted_by: actor.user_id,
-            idempotency_key: &report.idempotency_key,
-            request_hash: &hash,
-            source: report.source.as_str(),
-            reporter_id: &report.reporter.id,
-            policy_area: &report.reason,
-            jurisdiction: report.jurisdiction.as_deref(),
-            received_at: now,
-            body: &body,
-        },
+        &[
+            (&cases::CASES, new_cases),
+            (&cases::REPORTS, new.len()),
+            (&MESSAGES, new.len()),
+        ],
     )
     .await?;
+
+    let mut state = Group {
+        cases,
+        touched: BTreeSet::new(),
+        seen,
+        ids,
+    };
+    let mut writes = Writes::default();
+    let mut receipts = Vec::with_capacity(new.len());
+    for n in &new {
+        let (r, i) = *n;
+        let sent = &group[r];
+        let receipt = take_in(
+            desk,
+            &mut state,
+            sent.actor,
+            &sent.reports[i],
+            &hashes[r][i],
+            now,
+            &mut writes,
+        )?;
+        receipts.push(receipt);
+    }
+
+    let case_rows = state
+        .touched
+        .iter()
+        .filter_map(|key| state.cases.get(key))
+        .map(|case| cases::case_row(case, now))
+        .collect::<Result<Vec<_>>>()?;
+    cases::save_cases(conn, case_rows).await?;
+    rows::insert(conn, &cases::REPORTS, writes.reports).await?;
+    rows::insert(conn, &MESSAGES, writes.messages).await?;
+    rows::insert(conn, &OUTBOX, writes.deliveries).await?;
+    rows::insert(conn, &cases::EVENTS, writes.events).await?;
+    rows::insert(conn, &SEARCH_DOCS, writes.documents).await?;
+    for purpose in &writes.purposes {
+        replies::count_sent(purpose);
+    }
+
+    Ok(fates
+        .into_iter()
+        .map(|fate| {
+            fate.map(|fate| {
+                fate.into_iter()
+                    .map(|f| match f {
+                        Fate::Replay(receipt) => receipt,
+                        Fate::ReplayInGroup(n) => IntakeReceipt {
+                            replayed: true,
+                            ..receipts[n].clone()
+                        },
+                        Fate::New(n) => receipts[n].clone(),
+                    })
+                    .collect()
+            })
+        })
+        .collect())
+}
+
+/// Takes one new report into its subject's case (opening or reopening it), re-triages the case
+/// and acknowledges the report to its sender, adding the rows to `w`; nothing is written here.
+#[allow(clippy::too_many_arguments)]
+fn take_in(
+    desk: &Desk,
+    group: &mut Group,
+    actor: &Actor,
+    report: &NewReport,
+    hash: &str,
+    now: DateTime<Utc>,
+    w: &mut Writes,
+) -> Result<IntakeReceipt> {
+    let subject = &report.subject;
+    let key = (subject.kind, subject.external_id.clone());
+    let outcome = match group.cases.get(&key) {
+        Some(c) if c.status.is_open() => IntakeOutcome::Joined,
+        Some(_) => IntakeOutcome::Reopened,
+        None => IntakeOutcome::Opened,
+    };
+    if outcome == IntakeOutcome::Opened {
+        let id = group.ids.take(&cases::CASES)?;
+        group.cases.insert(key.clone(), Case::empty(id, now));
+    }
+    group.touched.insert(key.clone());
+    let case = group
+        .cases
+        .get_mut(&key)
+        .ok_or_else(|| Error::Internal("a case taken in went missing".into()))?;
+    let mut events = Vec::new();
+    match outcome {
+        IntakeOutcome::Reopened => events.extend(case.reopen()?),
+        IntakeOutcome::Opened => events.push(CaseEvent::Opened {
+            subject_kind: subject.kind,
+            external_id: subject.external_id.clone(),
+            snapshot: subject.snapshot.clone(),
+            region: report.region().map(str::to_string),
+            language: subject.snapshot.language.clone(),
+        }),
+        IntakeOutcome::Joined => {}
+    }
+    let new_reporter = group.seen.insert((case.id, report.reporter.id.clone()));
+    let report_id = group.ids.take(&cases::REPORTS)?;
     // The index takes the report's words, and the subject's when they are new to the case.
     if let Some(text) = search::new_subject_text(
         case.snapshot.text.as_deref(),
         subject.snapshot.text.as_deref(),
     ) {
-        index_document(conn, case.id, DocKind::Subject, text).await?;
+        w.documents
+            .extend(document_row(case.id, DocKind::Subject, text));
     }
     if let Some(text) = &report.text {
-        index_document(conn, case.id, DocKind::Report, text).await?;
+        w.documents
+            .extend(document_row(case.id, DocKind::Report, text));
     }
     let severity = desk
         .config
@@ -200,49 +412,51 @@ async fn take_in(
         },
         snapshot: subject.snapshot.clone(),
     });
-    let who = Who::user(actor);
-    cases::append(conn, &mut case, events, who, None, now).await?;
-    let triaged = retriage(&desk.config, &case, now);
-    cases::append(
-        conn,
-        &mut case,
+    cases::apply_events(case, events, Who::user(actor), None, now, &mut w.events)?;
+    let triaged = retriage(&desk.config, case, now);
+    cases::apply_events(
+        case,
         vec![triaged],
         Who::SYSTEM,
         Some("new report"),
         now,
-    )
-    .await?;
+        &mut w.events,
+    )?;
     // Tell the reporter the report arrived (DSA Art. 16(4)), in the same transaction.
     if let Some(audience) = audience_for(report.source) {
-        let mut values = replies::case_values(&case);
+        let mut values = replies::case_values(case);
         values.insert("report_ref", format!("R-{report_id}"));
         let language = report
             .reporter
             .language
             .as_deref()
             .or(subject.snapshot.language.as_deref());
-        replies::tell(
-            conn,
-            desk,
-            &mut case,
-            Outgoing {
-                purpose: Purpose::Acknowledgement,
-                audience,
-                recipient: &report.reporter.id,
-                language,
-                decision_id: None,
-                appeal_id: None,
-                report_id: Some(report_id),
-                redress: Redress::None,
-                actions: &[],
-            },
-            &values,
-            Who::SYSTEM,
-            now,
-        )
-        .await?;
+        let out = Outgoing {
+            purpose: Purpose::Acknowledgement,
+            audience,
+            recipient: &report.reporter.id,
+            language,
+            decision_id: None,
+            appeal_id: None,
+            report_id: Some(report_id),
+            redress: Redress::None,
+            actions: &[],
+        };
+        let message_id = group.ids.take(&MESSAGES)?;
+        if let Some(message) = replies::compose(desk, case, &out, &values, message_id, now)? {
+            cases::apply_events(
+                case,
+                vec![message.event],
+                Who::SYSTEM,
+                None,
+                now,
+                &mut w.events,
+            )?;
+            w.messages.push(message.message);
+            w.deliveries.push(message.delivery);
+            w.purposes.push(message.purpose);
+        }
     }
-    cases::save_case(conn, &case, now).await?;
     let receipt = IntakeReceipt {
         report_id,
         case_id: case.id,
@@ -253,6 +467,19 @@ async fn take_in(
         received_at: now,
         replayed: false,
     };
-    cases::set_report_response(conn, report_id, &serde_json::to_string(&receipt)?).await?;
+    w.reports.push(vec![
+        Arg::Int(report_id),
+        Arg::Int(case.id),
+        Arg::Int(actor.user_id),
+        Arg::Text(report.idempotency_key.clone()),
+        Arg::Text(hash.to_string()),
+        Arg::Text(report.source.as_str().to_string()),
+        Arg::Text(report.reporter.id.clone()),
+        Arg::Text(report.reason.clone()),
+        Arg::MaybeText(report.jurisdiction.clone()),
+        Arg::Int(to_millis(now)),
+        Arg::Text(serde_json::to_string(report)?),
+        Arg::Text(serde_json::to_string(&receipt)?),
+    ]);
     Ok(receipt)
 }

@@ -10,7 +10,9 @@ use crate::domain::case::Case;
 use crate::domain::events::CaseEvent;
 use crate::domain::reply::{Audience, Purpose, redress};
 use crate::error::Result;
+use crate::store::Arg;
 use crate::store::enforcement::{self as store, NewMessage};
+use crate::store::rows;
 use sqlx::AnyConnection;
 
 /// One message to send.
@@ -52,16 +54,30 @@ pub fn case_values(case: &Case) -> BTreeMap<&'static str, String> {
     ])
 }
 
-/// Renders, stores and queues a message; returns the event to record on the case, or `None` when
-/// the desk has no template for it.
-pub async fn queue(
-    conn: &mut AnyConnection,
+/// A message rendered and ready to write: its row, its delivery, and the event that records it
+/// on the case.
+pub struct Composed {
+    pub purpose: String,
+    pub message: Vec<Arg>,
+    pub delivery: Vec<Arg>,
+    pub event: CaseEvent,
+}
+
+/// Counts a message of this purpose as sent, once it is written.
+pub fn count_sent(purpose: &str) {
+    metrics::counter!("warden_messages_total", "purpose" => purpose.to_string()).increment(1);
+}
+
+/// Renders a message under the id reserved for it, without writing anything; `None` when the
+/// desk has no template for it.
+pub fn compose(
     desk: &Desk,
     case: &Case,
-    out: Outgoing<'_>,
+    out: &Outgoing<'_>,
     values: &BTreeMap<&'static str, String>,
+    message_id: i64,
     now: DateTime<Utc>,
-) -> Result<Option<CaseEvent>> {
+) -> Result<Option<Composed>> {
     let templates = &desk.config.templates;
     let Some(template) = templates.find(out.purpose, out.audience, out.language) else {
         return Ok(None);
@@ -94,9 +110,9 @@ pub async fn queue(
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let message_id = store::insert_message(
-        conn,
-        NewMessage {
+    let message = store::message_row(
+        message_id,
+        &NewMessage {
             case_id: case.id,
             decision_id: out.decision_id,
             appeal_id: out.appeal_id,
@@ -109,8 +125,7 @@ pub async fn queue(
             body: &m.body,
             at: now,
         },
-    )
-    .await?;
+    );
     let payload = serde_json::json!({
         "topic": "message",
         "message_id": message_id,
@@ -123,22 +138,45 @@ pub async fn queue(
         "body": m.body,
         "at": now,
     });
-    store::enqueue(
-        conn,
+    let delivery = store::delivery_row(
         "message",
         Some(case.id),
         &format!("message-{message_id}"),
         &payload,
         now,
-    )
-    .await?;
-    metrics::counter!("warden_messages_total", "purpose" => purpose).increment(1);
-    Ok(Some(CaseEvent::MessageQueued {
-        message_id,
-        purpose: out.purpose,
-        audience: out.audience,
-        language: m.language,
+    );
+    Ok(Some(Composed {
+        purpose,
+        message,
+        delivery,
+        event: CaseEvent::MessageQueued {
+            message_id,
+            purpose: out.purpose,
+            audience: out.audience,
+            language: m.language,
+        },
     }))
+}
+
+/// Renders, stores and queues a message; returns the event to record on the case, or `None` when
+/// the desk has no template for it.
+pub async fn queue(
+    conn: &mut AnyConnection,
+    desk: &Desk,
+    case: &Case,
+    out: Outgoing<'_>,
+    values: &BTreeMap<&'static str, String>,
+    now: DateTime<Utc>,
+) -> Result<Option<CaseEvent>> {
+    let mut ids = rows::reserve(&desk.db, conn, &[(&store::MESSAGES, 1)]).await?;
+    let Some(composed) = compose(desk, case, &out, values, ids.take(&store::MESSAGES)?, now)?
+    else {
+        return Ok(None);
+    };
+    rows::insert(conn, &store::MESSAGES, vec![composed.message]).await?;
+    rows::insert(conn, &store::OUTBOX, vec![composed.delivery]).await?;
+    count_sent(&composed.purpose);
+    Ok(Some(composed.event))
 }
 
 /// Queues a message and records it on the case in one step.

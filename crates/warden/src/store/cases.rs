@@ -4,12 +4,15 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::rows::{self, Table};
 use super::{Arg, Db, query_with_args};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::case::{Case, CaseStatus};
 use crate::domain::events::{CaseEvent, RecordedEvent};
 use crate::domain::subject::SubjectKind;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Who caused a change: a user, or the system.
 #[derive(Debug, Clone, Copy)]
@@ -79,52 +82,10 @@ fn case_from_row(row: &sqlx::any::AnyRow) -> Result<Case> {
 
 // ---- writes (inside a transaction) ----
 
-/// A new, empty case row for a subject; fails with a unique violation if the subject already has
-/// an open case (another request won the race; the caller retries and joins it).
-pub async fn insert_case(
-    conn: &mut AnyConnection,
-    kind: SubjectKind,
-    external_id: &str,
-    at: DateTime<Utc>,
-) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO cases (subject_kind, external_id, status, priority, queue, policy_area, \
-         first_response_due, first_response_at_risk, resolution_due, resolution_at_risk, sla_paused, \
-         first_response_breached, resolution_breached, opened_at, updated_at, report_count, version, state) \
-         VALUES ($1, $2, 'new', 4, '', '', 0, 0, 0, 0, 0, 0, 0, $3, $3, 0, 0, '{}') RETURNING id",
-    )
-    .bind(kind.as_str())
-    .bind(external_id.to_string())
-    .bind(to_millis(at))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(row.try_get(0)?)
-}
-
 pub async fn lock_case(db: &Db, conn: &mut AnyConnection, id: i64) -> Result<Option<Case>> {
     let sql = format!("SELECT state FROM cases WHERE id = $1{}", db.for_update());
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| case_from_row(&r)).transpose()
-}
-
-/// The open case of a subject, locked; else its most recently closed one.
-pub async fn lock_case_for_subject(
-    db: &Db,
-    conn: &mut AnyConnection,
-    kind: SubjectKind,
-    external_id: &str,
-) -> Result<Option<Case>> {
-    let sql = format!(
-        "SELECT state FROM cases WHERE subject_kind = $1 AND external_id = $2 \
-         ORDER BY CASE WHEN status = 'closed' THEN 1 ELSE 0 END, id DESC LIMIT 1{}",
-        db.for_update()
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(kind.as_str())
-        .bind(external_id.to_string())
         .fetch_optional(&mut *conn)
         .await?;
     row.map(|r| case_from_row(&r)).transpose()
@@ -146,6 +107,47 @@ pub async fn record(
     save_case(conn, case, at).await
 }
 
+pub const EVENTS: Table = Table {
+    name: "events",
+    columns: &[
+        "case_id",
+        "seq",
+        "entity",
+        "kind",
+        "actor_id",
+        "actor_name",
+        "at",
+        "reason",
+        "payload",
+    ],
+};
+
+/// Applies events to a case and adds their rows for the log to `rows`; nothing is written.
+pub fn apply_events(
+    case: &mut Case,
+    events: Vec<CaseEvent>,
+    who: Who<'_>,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+    rows: &mut Vec<Vec<Arg>>,
+) -> Result<()> {
+    for event in &events {
+        case.apply(event, at);
+        rows.push(vec![
+            Arg::Int(case.id),
+            Arg::Int(case.version),
+            Arg::Text("case".into()),
+            Arg::Text(event.kind().to_string()),
+            Arg::MaybeInt(who.id),
+            Arg::Text(who.name.to_string()),
+            Arg::Int(to_millis(at)),
+            Arg::MaybeText(reason.map(str::to_string)),
+            Arg::Text(serde_json::to_string(event)?),
+        ]);
+    }
+    Ok(())
+}
+
 /// Applies events to a case and appends them to the log; the caller saves the case after.
 pub async fn append(
     conn: &mut AnyConnection,
@@ -155,27 +157,9 @@ pub async fn append(
     reason: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    for event in &events {
-        case.apply(event, at);
-        sqlx::query(
-            "INSERT INTO events (case_id, seq, entity, kind, actor_id, actor_name, at, reason, payload) \
-             VALUES ($1, $2, 'case', $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(case.id)
-        .bind(case.version)
-        .bind(event.kind())
-        .bind(who.id)
-        .bind(who.name.to_string())
-        .bind(to_millis(at))
-        .bind(reason.map(str::to_string))
-        .bind(serde_json::to_string(event)?)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    let mut rows = Vec::with_capacity(events.len());
+    apply_events(case, events, who, reason, at, &mut rows)?;
+    rows::insert(conn, &EVENTS, rows).await
 }
 
 /// Records a change to something other than a case (a user, a token).
@@ -202,56 +186,94 @@ pub async fn record_audit(
     Ok(())
 }
 
-/// Rewrites the projection of a case from its folded state.
-pub async fn save_case(conn: &mut AnyConnection, case: &Case, now: DateTime<Utc>) -> Result<()> {
+pub const CASES: Table = Table {
+    name: "cases",
+    columns: &[
+        "id",
+        "subject_kind",
+        "external_id",
+        "author_id",
+        "status",
+        "priority",
+        "queue",
+        "assignee_id",
+        "lease_expires_at",
+        "restricted_team",
+        "policy_area",
+        "region",
+        "language",
+        "first_response_due",
+        "first_response_at_risk",
+        "first_responded_at",
+        "resolution_due",
+        "resolution_at_risk",
+        "sla_paused",
+        "first_response_breached",
+        "resolution_breached",
+        "updated_at",
+        "closed_at",
+        "report_count",
+        "version",
+        "state",
+        "opened_at",
+        "excluded_reviewer",
+    ],
+};
+
+/// The projection of a case from its folded state, as the row of `CASES`.
+pub fn case_row(case: &Case, now: DateTime<Utc>) -> Result<Vec<Arg>> {
     let sla = &case.sla;
     let fr_due = sla.first_response_due(now);
     let res_due = sla.resolution_due(now);
     let quarter = |minutes: i64| chrono::Duration::minutes(minutes) / 4;
-    let paused = sla.paused_since.is_some();
-    let done = sqlx::query(
-        "UPDATE cases SET author_id = $1, status = $2, priority = $3, queue = $4, assignee_id = $5, \
-         lease_expires_at = $6, restricted_team = $7, policy_area = $8, region = $9, language = $10, \
-         first_response_due = $11, first_response_at_risk = $12, first_responded_at = $13, \
-         resolution_due = $14, resolution_at_risk = $15, sla_paused = $16, first_response_breached = $17, \
-         resolution_breached = $18, updated_at = $19, closed_at = $20, report_count = $21, version = $22, \
-         state = $23, opened_at = $24, excluded_reviewer = $25 WHERE id = $26",
-    )
-    .bind(case.snapshot.author_id.clone())
-    .bind(case.status.as_str())
-    .bind(case.priority.rank())
-    .bind(case.queue.clone())
-    .bind(case.assignee)
-    .bind(case.lease_expires_at.map(to_millis))
-    .bind(case.restricted_team.clone())
-    .bind(case.policy_area.clone())
-    .bind(case.region.clone())
-    .bind(case.language.clone())
-    .bind(to_millis(fr_due))
-    .bind(to_millis(fr_due - quarter(sla.target.first_response_minutes)))
-    .bind(sla.first_responded_at.map(to_millis))
-    .bind(to_millis(res_due))
-    .bind(to_millis(res_due - quarter(sla.target.resolution_minutes)))
-    .bind(i64::from(paused))
-    .bind(i64::from(case.first_response_breached))
-    .bind(i64::from(case.resolution_breached))
-    .bind(to_millis(case.updated_at))
-    .bind(case.closed_at.map(to_millis))
-    .bind(case.report_count)
-    .bind(case.version)
-    .bind(serde_json::to_string(case)?)
-    .bind(to_millis(case.opened_at))
-    .bind(case.excluded_reviewer)
-    .bind(case.id)
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() != 1 {
-        return Err(Error::Internal(format!(
-            "case {} vanished during an update",
-            case.id
-        )));
-    }
-    Ok(())
+    Ok(vec![
+        Arg::Int(case.id),
+        Arg::Text(case.subject_kind.as_str().to_string()),
+        Arg::Text(case.external_id.clone()),
+        Arg::MaybeText(case.snapshot.author_id.clone()),
+        Arg::Text(case.status.as_str().to_string()),
+        Arg::Int(case.priority.rank()),
+        Arg::Text(case.queue.clone()),
+        Arg::MaybeInt(case.assignee),
+        Arg::MaybeInt(case.lease_expires_at.map(to_millis)),
+        Arg::MaybeText(case.restricted_team.clone()),
+        Arg::Text(case.policy_area.clone()),
+        Arg::MaybeText(case.region.clone()),
+        Arg::MaybeText(case.language.clone()),
+        Arg::Int(to_millis(fr_due)),
+        Arg::Int(to_millis(
+            fr_due - quarter(sla.target.first_response_minutes),
+        )),
+        Arg::MaybeInt(sla.first_responded_at.map(to_millis)),
+        Arg::Int(to_millis(res_due)),
+        Arg::Int(to_millis(res_due - quarter(sla.target.resolution_minutes))),
+        Arg::Int(i64::from(sla.paused_since.is_some())),
+        Arg::Int(i64::from(case.first_response_breached)),
+        Arg::Int(i64::from(case.resolution_breached)),
+        Arg::Int(to_millis(case.updated_at)),
+        Arg::MaybeInt(case.closed_at.map(to_millis)),
+        Arg::Int(case.report_count),
+        Arg::Int(case.version),
+        Arg::Text(serde_json::to_string(case)?),
+        Arg::Int(to_millis(case.opened_at)),
+        Arg::MaybeInt(case.excluded_reviewer),
+    ])
+}
+
+/// Writes the projections of cases, new ones and changed ones alike, in one statement.
+pub async fn save_cases(conn: &mut AnyConnection, rows: Vec<Vec<Arg>>) -> Result<()> {
+    // Every column but the key and the subject, which never change.
+    let update: Vec<String> = CASES.columns[3..]
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let suffix = format!(" ON CONFLICT (id) DO UPDATE SET {}", update.join(", "));
+    rows::insert_with(conn, &CASES, rows, &suffix).await
+}
+
+/// Rewrites the projection of a case from its folded state.
+pub async fn save_case(conn: &mut AnyConnection, case: &Case, now: DateTime<Utc>) -> Result<()> {
+    save_cases(conn, vec![case_row(case, now)?]).await
 }
 
 /// The next case a person may claim from a queue: most urgent first, then the earliest deadline.
@@ -316,80 +338,153 @@ pub async fn lock_next_claimable(
 
 // ---- reports ----
 
-/// The first answer to an idempotency key, if it was seen before.
-pub async fn find_report_by_key(
+pub const REPORTS: Table = Table {
+    name: "reports",
+    columns: &[
+        "id",
+        "case_id",
+        "submitted_by",
+        "idempotency_key",
+        "request_hash",
+        "source",
+        "reporter_id",
+        "policy_area",
+        "jurisdiction",
+        "received_at",
+        "body",
+        "response",
+    ],
+};
+
+/// The first request hash and answer to each idempotency key seen before, by sender and key.
+pub async fn reports_by_keys(
     conn: &mut AnyConnection,
-    submitted_by: i64,
-    key: &str,
-) -> Result<Option<(String, String)>> {
-    let row = sqlx::query("SELECT request_hash, response FROM reports WHERE submitted_by = $1 AND idempotency_key = $2")
-        .bind(submitted_by)
-        .bind(key.to_string())
-        .fetch_optional(&mut *conn)
+    keys: &BTreeSet<(i64, &str)>,
+) -> Result<BTreeMap<(i64, String), (String, String)>> {
+    let mut by_sender: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for (sender, key) in keys {
+        by_sender.entry(*sender).or_default().push(key);
+    }
+    let mut p = Params::default();
+    let clauses: Vec<String> = by_sender
+        .into_iter()
+        .map(|(sender, keys)| {
+            let sender = p.int(sender);
+            let keys: Vec<String> = keys.into_iter().map(|k| p.text(k)).collect();
+            format!(
+                "(submitted_by = {sender} AND idempotency_key IN ({}))",
+                keys.join(", ")
+            )
+        })
+        .collect();
+    if clauses.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let sql = format!(
+        "SELECT submitted_by, idempotency_key, request_hash, response FROM reports WHERE {}",
+        clauses.join(" OR ")
+    );
+    let rows = query_with_args(sql, &p.0)
+        .persistent(false)
+        .fetch_all(&mut *conn)
         .await?;
-    Ok(match row {
-        Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
-        None => None,
-    })
+    rows.iter()
+        .map(|r| {
+            Ok((
+                (r.try_get(0)?, r.try_get(1)?),
+                (r.try_get(2)?, r.try_get(3)?),
+            ))
+        })
+        .collect()
 }
 
-pub async fn reporter_seen(
+/// For each subject, its open case, else its most recently closed one; locked on PostgreSQL (in
+/// the order of their ids, so writers locking overlapping sets never wait on each other in a
+/// circle).
+pub async fn lock_cases_for_subjects(
+    db: &Db,
     conn: &mut AnyConnection,
-    case_id: i64,
-    reporter_id: &str,
-) -> Result<bool> {
-    let row = sqlx::query("SELECT 1 FROM reports WHERE case_id = $1 AND reporter_id = $2 LIMIT 1")
-        .bind(case_id)
-        .bind(reporter_id.to_string())
-        .fetch_optional(&mut *conn)
+    subjects: &BTreeSet<(SubjectKind, &str)>,
+) -> Result<BTreeMap<(SubjectKind, String), Case>> {
+    let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (kind, id) in subjects {
+        by_kind.entry(kind.as_str()).or_default().push(id);
+    }
+    let mut p = Params::default();
+    let clauses: Vec<String> = by_kind
+        .into_iter()
+        .map(|(kind, ids)| {
+            let kind = p.text(kind);
+            let ids: Vec<String> = ids.into_iter().map(|i| p.text(i)).collect();
+            format!(
+                "(subject_kind = {kind} AND external_id IN ({}))",
+                ids.join(", ")
+            )
+        })
+        .collect();
+    if clauses.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let sql = format!(
+        "SELECT state FROM cases WHERE {} ORDER BY id{}",
+        clauses.join(" OR "),
+        db.for_update()
+    );
+    let rows = query_with_args(sql, &p.0)
+        .persistent(false)
+        .fetch_all(&mut *conn)
         .await?;
-    Ok(row.is_some())
+    let mut found: BTreeMap<(SubjectKind, String), Case> = BTreeMap::new();
+    for row in &rows {
+        let case = case_from_row(row)?;
+        let key = (case.subject_kind, case.external_id.clone());
+        // Rows come oldest first: an open case wins, then the latest closed one.
+        let better = match found.get(&key) {
+            None => true,
+            Some(held) => !held.status.is_open() || case.status.is_open(),
+        };
+        if better {
+            found.insert(key, case);
+        }
+    }
+    Ok(found)
 }
 
-pub struct NewReportRow<'a> {
-    pub case_id: i64,
-    pub submitted_by: i64,
-    pub idempotency_key: &'a str,
-    pub request_hash: &'a str,
-    pub source: &'a str,
-    pub reporter_id: &'a str,
-    pub policy_area: &'a str,
-    pub jurisdiction: Option<&'a str>,
-    pub received_at: DateTime<Utc>,
-    pub body: &'a str,
-}
-
-pub async fn insert_report(conn: &mut AnyConnection, r: NewReportRow<'_>) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO reports (case_id, submitted_by, idempotency_key, request_hash, source, reporter_id, \
-         policy_area, jurisdiction, received_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-    )
-    .bind(r.case_id)
-    .bind(r.submitted_by)
-    .bind(r.idempotency_key.to_string())
-    .bind(r.request_hash.to_string())
-    .bind(r.source.to_string())
-    .bind(r.reporter_id.to_string())
-    .bind(r.policy_area.to_string())
-    .bind(r.jurisdiction.map(str::to_string))
-    .bind(to_millis(r.received_at))
-    .bind(r.body.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(row.try_get(0)?)
-}
-
-pub async fn set_report_response(
+/// Which of these reporters have reported on these cases before.
+pub async fn reporters_seen(
     conn: &mut AnyConnection,
-    report_id: i64,
-    response: &str,
-) -> Result<()> {
-    sqlx::query("UPDATE reports SET response = $1 WHERE id = $2")
-        .bind(response.to_string())
-        .bind(report_id)
-        .execute(&mut *conn)
+    pairs: &BTreeSet<(i64, &str)>,
+) -> Result<BTreeSet<(i64, String)>> {
+    let mut by_case: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for (case, reporter) in pairs {
+        by_case.entry(*case).or_default().push(reporter);
+    }
+    let mut p = Params::default();
+    let clauses: Vec<String> = by_case
+        .into_iter()
+        .map(|(case, reporters)| {
+            let case = p.int(case);
+            let reporters: Vec<String> = reporters.into_iter().map(|r| p.text(r)).collect();
+            format!(
+                "(case_id = {case} AND reporter_id IN ({}))",
+                reporters.join(", ")
+            )
+        })
+        .collect();
+    if clauses.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let sql = format!(
+        "SELECT DISTINCT case_id, reporter_id FROM reports WHERE {}",
+        clauses.join(" OR ")
+    );
+    let rows = query_with_args(sql, &p.0)
+        .persistent(false)
+        .fetch_all(&mut *conn)
         .await?;
-    Ok(())
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 #[derive(Debug, Clone)]

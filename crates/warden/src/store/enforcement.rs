@@ -6,7 +6,8 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 use utoipa::ToSchema;
 
-use super::Db;
+use super::rows::{self, Table};
+use super::{Arg, Db};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::enforcement::{ActionSpec, Strike};
 use crate::domain::policy::Policy;
@@ -635,25 +636,40 @@ pub struct NewMessage<'a> {
     pub at: DateTime<Utc>,
 }
 
-pub async fn insert_message(conn: &mut AnyConnection, m: NewMessage<'_>) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO messages (case_id, decision_id, appeal_id, report_id, purpose, audience, recipient, \
-         language, subject, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-    )
-    .bind(m.case_id)
-    .bind(m.decision_id)
-    .bind(m.appeal_id)
-    .bind(m.report_id)
-    .bind(m.purpose.to_string())
-    .bind(m.audience.to_string())
-    .bind(m.recipient.to_string())
-    .bind(m.language.to_string())
-    .bind(m.subject.to_string())
-    .bind(m.body.to_string())
-    .bind(to_millis(m.at))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(row.try_get(0)?)
+pub const MESSAGES: Table = Table {
+    name: "messages",
+    columns: &[
+        "id",
+        "case_id",
+        "decision_id",
+        "appeal_id",
+        "report_id",
+        "purpose",
+        "audience",
+        "recipient",
+        "language",
+        "subject",
+        "body",
+        "created_at",
+    ],
+};
+
+/// A message's row of `MESSAGES`, under an id reserved for it.
+pub fn message_row(id: i64, m: &NewMessage<'_>) -> Vec<Arg> {
+    vec![
+        Arg::Int(id),
+        Arg::Int(m.case_id),
+        Arg::MaybeInt(m.decision_id),
+        Arg::MaybeInt(m.appeal_id),
+        Arg::MaybeInt(m.report_id),
+        Arg::Text(m.purpose.to_string()),
+        Arg::Text(m.audience.to_string()),
+        Arg::Text(m.recipient.to_string()),
+        Arg::Text(m.language.to_string()),
+        Arg::Text(m.subject.to_string()),
+        Arg::Text(m.body.to_string()),
+        Arg::Int(to_millis(m.at)),
+    ]
 }
 
 pub async fn messages_for_case(db: &Db, case_id: i64) -> Result<Vec<MessageRecord>> {
@@ -892,6 +908,38 @@ fn delivery_from_row(r: &sqlx::any::AnyRow) -> Result<Delivery> {
     })
 }
 
+pub const OUTBOX: Table = Table {
+    name: "outbox",
+    columns: &[
+        "topic",
+        "case_id",
+        "idempotency_key",
+        "payload",
+        "state",
+        "next_attempt_at",
+        "created_at",
+    ],
+};
+
+/// A delivery's row of `OUTBOX`, due at once.
+pub fn delivery_row(
+    topic: &str,
+    case_id: Option<i64>,
+    idempotency_key: &str,
+    payload: &serde_json::Value,
+    at: DateTime<Utc>,
+) -> Vec<Arg> {
+    vec![
+        Arg::Text(topic.to_string()),
+        Arg::MaybeInt(case_id),
+        Arg::Text(idempotency_key.to_string()),
+        Arg::Text(payload.to_string()),
+        Arg::Text("pending".into()),
+        Arg::Int(to_millis(at)),
+        Arg::Int(to_millis(at)),
+    ]
+}
+
 /// Queues a delivery in the caller's transaction.
 pub async fn enqueue(
     conn: &mut AnyConnection,
@@ -901,18 +949,8 @@ pub async fn enqueue(
     payload: &serde_json::Value,
     at: DateTime<Utc>,
 ) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO outbox (topic, case_id, idempotency_key, payload, state, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id",
-    )
-    .bind(topic.to_string())
-    .bind(case_id)
-    .bind(idempotency_key.to_string())
-    .bind(payload.to_string())
-    .bind(to_millis(at))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(row.try_get(0)?)
+    let row = delivery_row(topic, case_id, idempotency_key, payload, at);
+    rows::insert_one(conn, &OUTBOX, row).await
 }
 
 /// Takes up to `limit` due deliveries for `worker` until `lock_until`. On PostgreSQL rows another

@@ -5,13 +5,30 @@
 use sqlx::{AnyConnection, Row};
 
 use super::cases::Params;
-use super::{Db, Engine, query_with_args};
+use super::rows::{self, Table};
+use super::{Arg, Db, Engine, query_with_args};
 use crate::clock::to_millis;
 use crate::domain::case::Case;
 use crate::domain::search::{
     AreaFilter, DocKind, SearchPlan, SearchQuery, Sort, SortKey, Syntax, any_of,
 };
 use crate::error::{Error, Result};
+
+pub const SEARCH_DOCS: Table = Table {
+    name: "search_docs",
+    columns: &["case_id", "kind", "body"],
+};
+
+/// A text's row of `SEARCH_DOCS`; none for a blank text, which nothing could find.
+pub fn document_row(case_id: i64, kind: DocKind, body: &str) -> Option<Vec<Arg>> {
+    (!body.trim().is_empty()).then(|| {
+        vec![
+            Arg::Int(case_id),
+            Arg::Text(kind.as_str().to_string()),
+            Arg::Text(body.to_string()),
+        ]
+    })
+}
 
 /// Adds a text to a case's index; blank texts are skipped.
 pub async fn index_document(
@@ -20,16 +37,10 @@ pub async fn index_document(
     kind: DocKind,
     body: &str,
 ) -> Result<()> {
-    if body.trim().is_empty() {
-        return Ok(());
+    match document_row(case_id, kind, body) {
+        Some(row) => rows::insert(conn, &SEARCH_DOCS, vec![row]).await,
+        None => Ok(()),
     }
-    sqlx::query("INSERT INTO search_docs (case_id, kind, body) VALUES ($1, $2, $3)")
-        .bind(case_id)
-        .bind(kind.as_str())
-        .bind(body.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// Where the matching text was found and a short piece of it around the match, the matched
