@@ -52,5 +52,5 @@ for engine in ${ENGINES:-sqlite postgres}; do
   done
   echo "$engine server memory: $(memory)"
   stop_server
-  [ $engine = sqlite ] && rm -f "$db"*
+  if [ $engine = sqlite ]; then rm -f "$db"*; fi
 done

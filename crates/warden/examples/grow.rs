@@ -166,12 +166,16 @@ async fn main() {
     );
     let events_insert = clone_sql("events", &event_cols, &[("case_id", new_id.clone())], "e");
     let indexes = secondary_indexes(&db).await;
+    // Schema changes go through the writer, the one connection that also builds them again: a
+    // reader's cached schema may not have seen the drop yet and would refuse the rebuild.
+    let mut tx = db.begin().await.expect("begin");
     for (name, _) in &indexes {
         sqlx::query(AssertSqlSafe(format!("DROP INDEX {name}")))
-            .execute(reader)
+            .execute(&mut *tx)
             .await
             .expect("drop index");
     }
+    tx.commit().await.expect("commit");
     eprintln!(
         "{} secondary indexes dropped; they are built again at the end",
         indexes.len()
@@ -223,10 +227,12 @@ async fn main() {
     }
     for (name, definition) in &indexes {
         let began = Instant::now();
+        let mut tx = db.begin().await.expect("begin");
         sqlx::query(AssertSqlSafe(definition.clone()))
-            .execute(reader)
+            .execute(&mut *tx)
             .await
             .unwrap_or_else(|e| panic!("building {name} again: {e}"));
+        tx.commit().await.expect("commit");
         eprintln!("{name} built in {:.0} s", began.elapsed().as_secs_f64());
     }
     if db.engine == Engine::Postgres {
@@ -245,6 +251,7 @@ async fn main() {
                 .expect("analyze");
         }
     }
+    db.close().await;
     println!(
         "grew to {target} cases in {:.0} s",
         started.elapsed().as_secs_f64()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::intake::GroupCommit;
+use crate::review::ClaimCommit;
 use crate::store::Db;
 
 #[derive(Clone)]
@@ -15,6 +16,8 @@ pub struct Desk {
     pub clock: Arc<dyn Clock>,
     /// Intake's committers, shared by every clone of the desk.
     pub intake: GroupCommit,
+    /// Claims' committers, likewise.
+    pub claims: ClaimCommit,
 }
 
 impl Desk {
@@ -24,6 +27,17 @@ impl Desk {
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
             intake: GroupCommit::default(),
+            claims: ClaimCommit::default(),
+        }
+    }
+
+    /// The same desk without any group committers of its own, for the committers themselves: a
+    /// committer holding a sender would keep itself (and the others) alive for ever.
+    pub fn for_committers(&self) -> Self {
+        Self {
+            intake: GroupCommit::default(),
+            claims: ClaimCommit::default(),
+            ..self.clone()
         }
     }
 

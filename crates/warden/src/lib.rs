@@ -15,6 +15,7 @@ pub mod desk;
 pub mod domain;
 pub mod enforcement;
 pub mod error;
+pub mod group_commit;
 pub mod intake;
 pub mod policies;
 pub mod replies;

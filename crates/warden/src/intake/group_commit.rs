@@ -1,153 +1,54 @@
-//! Group commit: intake requests that arrive together share one transaction and one synced commit.
-//!
-//! A report is acknowledged only once it is durable, and a synced commit costs far more than the
-//! few rows a report writes; so requests that arrive while a commit is in flight wait for the
-//! next one and go into it together. Nothing waits on purpose: under light load a group is one
-//! request, under heavy load groups grow and the cost of the sync is shared.
-//!
-//! A group is taken in a statement per table, not per report (see [`super::take_in_group`]). A
-//! request in it that is refused (a reused idempotency key) changes nothing and leaves the others
-//! untouched. When the group as a whole fails (lost a race with another group, or the database
-//! went away), its requests are answered as if each had come alone.
-
-use std::sync::{Arc, OnceLock};
-
-use tokio::sync::{Mutex, mpsc, oneshot};
+//! Intake in groups (see [`crate::group_commit`]): the reports of requests arriving together are
+//! taken in a statement per table, not per report (see [`super::take_in_group`]), in one
+//! transaction with one synced commit. A request in a group that is refused (a reused idempotency
+//! key) changes nothing and leaves the others untouched.
 
 use super::{IntakeReceipt, Sent, take_in_group};
 use crate::access::Actor;
 use crate::desk::Desk;
 use crate::domain::report::NewReport;
 use crate::error::{Error, Result};
+use crate::group_commit::{self, Work};
 use crate::store::Engine;
 
-/// The most reports one group takes in (a single larger batch goes alone). It bounds how long a
-/// group holds SQLite's one writer, and with it how long a reviewer's claim can wait behind intake.
-const MAX_GROUP_REPORTS: usize = 128;
-/// Requests waiting for a group; past this, senders wait for room (backpressure, not loss).
-const WAITING_REQUESTS: usize = 4096;
-
-/// One intake request waiting for its group's commit.
-struct Request {
-    actor: Actor,
-    reports: Vec<NewReport>,
-    answer: oneshot::Sender<Result<Vec<IntakeReceipt>>>,
+/// One intake request: who sent it and its reports, all or none.
+pub struct Request {
+    pub actor: Actor,
+    pub reports: Vec<NewReport>,
 }
 
-/// The desk's intake committers, started with the first report. Cloning shares them.
-#[derive(Clone, Default)]
-pub struct GroupCommit {
-    requests: Arc<OnceLock<mpsc::Sender<Request>>>,
-}
+/// Intake as a kind of group work.
+pub struct Intake;
 
-impl GroupCommit {
-    /// Takes the reports in, all or none, in a group with whatever else is arriving.
-    pub(super) async fn take_in(
-        &self,
-        desk: &Desk,
-        actor: &Actor,
-        reports: Vec<NewReport>,
-    ) -> Result<Vec<IntakeReceipt>> {
-        let requests = self.requests.get_or_init(|| start(desk));
-        let (answer, answered) = oneshot::channel();
-        let request = Request {
-            actor: actor.clone(),
-            reports,
-            answer,
-        };
-        match requests.send(request).await {
-            Ok(()) => answered
-                .await
-                .map_err(|_| Error::Internal("the intake committer stopped".into()))?,
-            // The committers are gone with the runtime that started them (a desk carried over to
-            // another runtime): the request is taken in on its own.
-            Err(mpsc::error::SendError(request)) => {
-                take_in_alone(desk, &request.actor, &request.reports).await
-            }
+/// The desk's intake committers.
+pub type GroupCommit = group_commit::GroupCommit<Intake>;
+
+impl Work for Intake {
+    type Request = Request;
+    type Answer = Vec<IntakeReceipt>;
+    const NAME: &'static str = "intake";
+    /// The most reports one group takes in (a single larger batch goes alone).
+    const MAX_WEIGHT: usize = 128;
+
+    fn weight(request: &Request) -> usize {
+        request.reports.len()
+    }
+
+    /// One on SQLite, whose writer is one connection anyway; two on PostgreSQL, where groups can
+    /// commit side by side.
+    fn committers(engine: Engine) -> usize {
+        match engine {
+            Engine::Sqlite => 1,
+            Engine::Postgres => 2,
         }
     }
-}
 
-/// Starts the committers: one on SQLite, whose writer is one connection anyway; a few on
-/// PostgreSQL, where groups can commit side by side.
-fn start(desk: &Desk) -> mpsc::Sender<Request> {
-    let (sender, receiver) = mpsc::channel(WAITING_REQUESTS);
-    let receiver = Arc::new(Mutex::new(receiver));
-    let committers = match desk.db.engine {
-        Engine::Sqlite => 1,
-        Engine::Postgres => 2,
-    };
-    // The committers hold a desk of their own without this sender, so they end when the last
-    // desk that can send to them is dropped.
-    let own = Desk {
-        intake: GroupCommit::default(),
-        ..desk.clone()
-    };
-    for _ in 0..committers {
-        tokio::spawn(commit_groups(own.clone(), Arc::clone(&receiver)));
+    async fn together(desk: &Desk, group: &[&Request]) -> Result<Vec<Result<Vec<IntakeReceipt>>>> {
+        commit_together(desk, group).await
     }
-    sender
-}
 
-async fn commit_groups(desk: Desk, receiver: Arc<Mutex<mpsc::Receiver<Request>>>) {
-    while let Some(group) = next_group(&receiver).await {
-        commit(&desk, group).await;
-    }
-}
-
-/// Waits for a request, then takes every other one already waiting, up to the group's size.
-async fn next_group(receiver: &Mutex<mpsc::Receiver<Request>>) -> Option<Vec<Request>> {
-    let mut receiver = receiver.lock().await;
-    let first = receiver.recv().await?;
-    let mut reports = first.reports.len();
-    let mut group = vec![first];
-    while reports < MAX_GROUP_REPORTS {
-        let Ok(next) = receiver.try_recv() else {
-            break;
-        };
-        reports += next.reports.len();
-        group.push(next);
-    }
-    Some(group)
-}
-
-async fn commit(desk: &Desk, mut group: Vec<Request>) {
-    if group.len() == 1 {
-        let Request {
-            actor,
-            reports,
-            answer,
-        } = group.pop().expect("a group of one");
-        // The requester may have gone (a client that hung up); its reports are stored all the same.
-        let _ = answer.send(take_in_alone(desk, &actor, &reports).await);
-        return;
-    }
-    let size = group.iter().map(|r| r.reports.len()).sum::<usize>();
-    metrics::histogram!("warden_intake_group_reports").record(size as f64);
-    match commit_together(desk, &group).await {
-        Ok(answers) => {
-            for (request, answer) in group.into_iter().zip(answers) {
-                let _ = request.answer.send(answer);
-            }
-        }
-        // Without a database there is nothing to retry now: everyone hears so at once.
-        Err(Error::Unavailable(e)) => {
-            let reason = e.to_string();
-            for request in group {
-                let lost = std::io::Error::other(reason.clone());
-                let _ = request
-                    .answer
-                    .send(Err(Error::Unavailable(sqlx::Error::Io(lost))));
-            }
-        }
-        // A lost race or a failed statement: each request again on its own, so each gets its own
-        // answer (a race simply runs again).
-        Err(_) => {
-            for request in group {
-                let answer = take_in_alone(desk, &request.actor, &request.reports).await;
-                let _ = request.answer.send(answer);
-            }
-        }
+    async fn alone(desk: &Desk, request: &Request) -> Result<Vec<IntakeReceipt>> {
+        take_in_alone(desk, &request.actor, &request.reports).await
     }
 }
 
@@ -155,7 +56,7 @@ async fn commit(desk: &Desk, mut group: Vec<Request>) {
 /// writes nothing; errors that spoil the transaction (a race, a lost connection) fail the group.
 async fn commit_together(
     desk: &Desk,
-    group: &[Request],
+    group: &[&Request],
 ) -> Result<Vec<Result<Vec<IntakeReceipt>>>> {
     let sent: Vec<Sent<'_>> = group
         .iter()
@@ -248,8 +149,11 @@ mod tests {
         Request {
             actor: actor.clone(),
             reports,
-            answer: oneshot::channel().0,
         }
+    }
+
+    fn refs(group: &[Request]) -> Vec<&Request> {
+        group.iter().collect()
     }
 
     async fn count(desk: &Desk, sql: &str) -> i64 {
@@ -279,7 +183,7 @@ mod tests {
             // A retry of a request earlier in the same group.
             request(&platform, vec![report("p-2", "k-2", "scam")]),
         ];
-        let answers = commit_together(&desk, &group).await.unwrap();
+        let answers = commit_together(&desk, &refs(&group)).await.unwrap();
         assert_eq!(answers.len(), 4);
 
         let opened = answers[0].as_ref().unwrap()[0].clone();
@@ -328,7 +232,7 @@ mod tests {
                 vec![report("p-3", "k-5", "scam"), report("p-3", "k-5", "scam")],
             ),
         ];
-        let answers: Vec<_> = commit_together(&desk, &group)
+        let answers: Vec<_> = commit_together(&desk, &refs(&group))
             .await
             .unwrap()
             .into_iter()
@@ -383,7 +287,7 @@ mod tests {
 
         // A replay of the whole group, a day later on a fresh group: the same answers, marked
         // as replays, and nothing new written.
-        let again = commit_together(&desk, &group).await.unwrap();
+        let again = commit_together(&desk, &refs(&group)).await.unwrap();
         for (first, replay) in answers.iter().zip(&again) {
             for (a, b) in first.iter().zip(replay.as_ref().unwrap()) {
                 assert_eq!(a.report_id, b.report_id);
@@ -405,7 +309,7 @@ mod tests {
                     let post = format!("p-{}", i % 8);
                     let key = format!("k-{i}");
                     desk.intake
-                        .take_in(&desk, &platform, vec![report(&post, &key, "scam")])
+                        .run(&desk, request(&platform, vec![report(&post, &key, "scam")]))
                         .await
                 })
             })

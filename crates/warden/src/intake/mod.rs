@@ -103,7 +103,16 @@ pub async fn submit_batch(
     }
     c.finish()?;
     let started = std::time::Instant::now();
-    let receipts = desk.intake.take_in(desk, actor, reports).await?;
+    let receipts = desk
+        .intake
+        .run(
+            desk,
+            group_commit::Request {
+                actor: actor.clone(),
+                reports,
+            },
+        )
+        .await?;
     metrics::counter!("warden_reports_received_total")
         .increment(receipts.iter().filter(|r| !r.replayed).count() as u64);
     metrics::histogram!("warden_intake_seconds").record(started.elapsed().as_secs_f64());

@@ -15,6 +15,11 @@ use crate::store::cases::{self, ConsultationRow, Who};
 use crate::store::search::index_document;
 use crate::store::{Tx, users};
 
+mod claims;
+
+pub use claims::ClaimCommit;
+use claims::ClaimRequest;
+
 /// Opens a transaction and locks a case the actor may see; an invisible case is "not found".
 pub(crate) async fn lock_visible(desk: &Desk, actor: &Actor, case_id: i64) -> Result<(Tx, Case)> {
     let mut tx = desk.db.begin().await?;
@@ -46,20 +51,11 @@ pub async fn claim_next(desk: &Desk, actor: &Actor, queue: &str) -> Result<Optio
     if desk.config.queue(queue).is_none() {
         return Err(Error::NotFound("queue"));
     }
-    let case = crate::retrying!({
-        let now = desk.now();
-        let mut tx = desk.db.begin().await?;
-        let Some(mut case) =
-            cases::lock_next_claimable(&desk.db, &mut tx, queue, &actor.teams, actor.user_id, now)
-                .await?
-        else {
-            return Ok(None);
-        };
-        let events = case.claim(actor.user_id, now, desk.config.lease())?;
-        cases::record(&mut tx, &mut case, events, Who::user(actor), None, now).await?;
-        tx.commit().await?;
-        Ok(Some(case))
-    })?;
+    let request = ClaimRequest {
+        actor: actor.clone(),
+        queue: queue.to_string(),
+    };
+    let case = desk.claims.run(desk, request).await?;
     if case.is_some() {
         metrics::counter!("warden_claims_total").increment(1);
     }

@@ -276,32 +276,37 @@ pub async fn save_case(conn: &mut AnyConnection, case: &Case, now: DateTime<Utc>
     save_cases(conn, vec![case_row(case, now)?]).await
 }
 
-/// The next case a person may claim from a queue: most urgent first, then the earliest deadline.
-/// Cases waiting in the queue and held cases whose lease lapsed are looked up separately (each
-/// through its own index) and the better of the two wins. On PostgreSQL rows locked by other
-/// claimers are skipped, so claimers never wait on each other.
-pub async fn lock_next_claimable(
+/// The cases one may claim from a queue, most urgent first, then the earliest deadline, at most
+/// `limit` of them. Cases waiting in the queue and held cases whose lease lapsed are looked up
+/// separately (each through its own index) and merged. `claimer` leaves out the appeals they may
+/// not review; without it the caller checks each case itself. On PostgreSQL the cases are locked
+/// and rows locked by other claimers are skipped, so claimers never wait on each other.
+pub async fn lock_claimable(
     db: &Db,
     conn: &mut AnyConnection,
     queue: &str,
     teams: &[String],
-    claimer: i64,
+    claimer: Option<i64>,
     now: DateTime<Utc>,
-) -> Result<Option<Case>> {
+    limit: usize,
+) -> Result<Vec<Case>> {
     let lock = match db.engine {
         super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         super::Engine::Sqlite => "",
     };
-    let mut best: Option<(i64, i64, i64)> = None;
+    let mut found: Vec<((i64, i64, i64), Case)> = Vec::new();
     for lapsed in [false, true] {
         let mut p = Params::default();
         let queue = p.text(queue);
         let visible = p.visible_to(teams);
         // An appeal never goes to the person whose decision it questions.
-        let not_excluded = format!(
-            "(excluded_reviewer IS NULL OR excluded_reviewer <> {})",
-            p.int(claimer)
-        );
+        let not_excluded = match claimer {
+            Some(id) => format!(
+                " AND (excluded_reviewer IS NULL OR excluded_reviewer <> {})",
+                p.int(id)
+            ),
+            None => String::new(),
+        };
         let which = if lapsed {
             format!(
                 "status = 'in_review' AND lease_expires_at <= {}",
@@ -310,30 +315,18 @@ pub async fn lock_next_claimable(
         } else {
             "status IN ('triaged', 'reopened')".to_string()
         };
-        // Only the key columns are selected and sorted: the case itself is read once chosen.
         let sql = format!(
-            "SELECT id, priority, resolution_due FROM cases WHERE queue = {queue} AND {which} AND {visible} AND {not_excluded} \
-             ORDER BY priority, resolution_due, id LIMIT 1{lock}"
+            "SELECT priority, resolution_due, id, state FROM cases WHERE queue = {queue} AND {which} AND {visible}{not_excluded} \
+             ORDER BY priority, resolution_due, id LIMIT {limit}{lock}"
         );
-        let Some(row) = query_with_args(sql, &p.0)
-            .fetch_optional(&mut *conn)
-            .await?
-        else {
-            continue;
-        };
-        let candidate: (i64, i64, i64) = (row.try_get(1)?, row.try_get(2)?, row.try_get(0)?);
-        if best.is_none_or(|b| candidate < b) {
-            best = Some(candidate);
+        for row in query_with_args(sql, &p.0).fetch_all(&mut *conn).await? {
+            let key = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            found.push((key, case_from_row(&row)?));
         }
     }
-    let Some((_, _, id)) = best else {
-        return Ok(None);
-    };
-    let row = sqlx::query("SELECT state FROM cases WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(Some(case_from_row(&row)?))
+    found.sort_by_key(|(key, _)| *key);
+    found.truncate(limit);
+    Ok(found.into_iter().map(|(_, case)| case).collect())
 }
 
 // ---- reports ----

@@ -97,12 +97,15 @@ impl Db {
                             // commit durable before the reply, even across a power loss: an
                             // acknowledged report is never lost.
                             // Checkpoints run beside the writer (see `checkpoint_beside`), not
-                            // inside the commit that happens to fill the log.
-                            conn.execute(
+                            // inside the commit that happens to fill the log; the writer copies
+                            // the log itself only past a backstop, so a process that writes a lot
+                            // and exits (a bulk load, a short CLI command) leaves a short log for
+                            // the next one to read at open.
+                            conn.execute(sqlx::AssertSqlSafe(format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                                 PRAGMA wal_autocheckpoint = 0;",
-                            )
+                                 PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES};"
+                            )))
                             .await?;
                             Ok(())
                         })
@@ -163,11 +166,24 @@ impl Db {
         Ok(())
     }
 
+    /// Closes both pools; on SQLite the log is copied into the database and emptied first, so
+    /// the next process to open it has nothing to read back.
     pub async fn close(&self) {
+        if self.engine == Engine::Sqlite
+            && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.write)
+                .await
+        {
+            tracing::warn!(error = %e, "the SQLite log could not be emptied at close");
+        }
         self.write.close().await;
         self.read.close().await;
     }
 }
+
+/// Pages of SQLite log (4 KiB each) past which the writer copies it back itself: 64 MiB, far
+/// more than `checkpoint_beside` lets gather while it runs.
+const WAL_BACKSTOP_PAGES: u32 = 16_384;
 
 /// How often the SQLite log is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
@@ -257,6 +273,41 @@ pub fn query_with_args(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::Row;
+
+    #[tokio::test]
+    async fn readers_see_every_commit_while_the_log_is_copied_beside_them() {
+        let path = std::env::temp_dir().join(format!(
+            "warden-checkpoint-read-{}.db",
+            hex::encode(rand::random::<[u8; 6]>())
+        ));
+        let db = Db::connect(path.to_str().unwrap(), 3).await.unwrap();
+        db.migrate().await.unwrap();
+        for i in 1..=12_i64 {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query("INSERT INTO search_docs (case_id, kind, body) VALUES ($1, 'note', 'x')")
+                .bind(i)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            // Let a checkpoint run on some reader between the commit and the reads.
+            tokio::time::sleep(CHECKPOINT_EVERY + Duration::from_millis(20)).await;
+            for _ in 0..6 {
+                let seen: i64 = sqlx::query("SELECT COUNT(*) FROM search_docs")
+                    .fetch_one(db.reader())
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
+                assert_eq!(seen, i, "a reader saw an old snapshot");
+            }
+        }
+        db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 
     #[tokio::test]
     async fn the_log_is_copied_into_the_database_beside_the_writer() {
