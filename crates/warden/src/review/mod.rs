@@ -314,7 +314,14 @@ pub async fn case_file(desk: &Desk, actor: &Actor, case_id: i64) -> Result<CaseF
     let case = cases::get_case(&desk.db, case_id)
         .await?
         .ok_or(Error::NotFound("case"))?;
+    file_of(desk, actor, case).await
+}
+
+/// The file of a case already in hand (just claimed, say): what `case_file` reads after the case.
+pub async fn file_of(desk: &Desk, actor: &Actor, case: Case) -> Result<CaseFile> {
+    actor.require(Permission::ReadCases)?;
     actor.check_visible(&case)?;
+    let case_id = case.id;
     let case = if case.restricted_team.is_some() {
         let now = desk.now();
         crate::retrying!({
@@ -334,12 +341,20 @@ pub async fn case_file(desk: &Desk, actor: &Actor, case_id: i64) -> Result<CaseF
     } else {
         case
     };
+    // Independent reads, side by side on the readers.
+    let (reports, events, notes, consultations, related) = tokio::try_join!(
+        cases::reports_for_case(&desk.db, case_id),
+        cases::events_for_case(&desk.db, case_id),
+        cases::notes_for_case(&desk.db, case_id),
+        cases::consultations_for_case(&desk.db, case_id),
+        cases::related_cases(&desk.db, &case, &actor.teams),
+    )?;
     Ok(CaseFile {
-        reports: cases::reports_for_case(&desk.db, case_id).await?,
-        events: cases::events_for_case(&desk.db, case_id).await?,
-        notes: cases::notes_for_case(&desk.db, case_id).await?,
-        consultations: cases::consultations_for_case(&desk.db, case_id).await?,
-        related: cases::related_cases(&desk.db, &case, &actor.teams).await?,
+        reports,
+        events,
+        notes,
+        consultations,
+        related,
         case,
     })
 }

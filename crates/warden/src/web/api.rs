@@ -416,7 +416,10 @@ pub async fn claim_next(
     Path(queue): Path<String>,
 ) -> Result<Response> {
     match review::claim_next(&state.desk, &actor, &queue).await? {
-        Some(case) => Ok(detail_of(&state, &actor, case.id).await?.into_response()),
+        Some(case) => {
+            let file = review::file_of(&state.desk, &actor, case).await?;
+            Ok(Json(detail(&state, file)?).into_response())
+        }
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
