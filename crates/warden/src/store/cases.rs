@@ -12,7 +12,7 @@ use crate::clock::{from_millis, to_millis};
 use crate::domain::case::{Case, CaseStatus};
 use crate::domain::events::{CaseEvent, RecordedEvent};
 use crate::domain::subject::SubjectKind;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Who caused a change: a user, or the system.
 #[derive(Debug, Clone, Copy)]
@@ -294,7 +294,7 @@ pub async fn lock_claimable(
         super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         super::Engine::Sqlite => "",
     };
-    let mut found: Vec<((i64, i64, i64), Case)> = Vec::new();
+    let mut found: Vec<(i64, i64, i64)> = Vec::new();
     for lapsed in [false, true] {
         let mut p = Params::default();
         let queue = p.text(queue);
@@ -315,18 +315,42 @@ pub async fn lock_claimable(
         } else {
             "status IN ('triaged', 'reopened')".to_string()
         };
+        // Only the key columns are selected and sorted (a sort that carried every case's state
+        // would spill to disk whenever the planner sorts instead of walking the index): the
+        // chosen cases are read by id afterwards.
         let sql = format!(
-            "SELECT priority, resolution_due, id, state FROM cases WHERE queue = {queue} AND {which} AND {visible}{not_excluded} \
+            "SELECT priority, resolution_due, id FROM cases WHERE queue = {queue} AND {which} AND {visible}{not_excluded} \
              ORDER BY priority, resolution_due, id LIMIT {limit}{lock}"
         );
         for row in query_with_args(sql, &p.0).fetch_all(&mut *conn).await? {
-            let key = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            found.push((key, case_from_row(&row)?));
+            found.push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
         }
     }
-    found.sort_by_key(|(key, _)| *key);
+    found.sort();
     found.truncate(limit);
-    Ok(found.into_iter().map(|(_, case)| case).collect())
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = Params::default();
+    let ids: Vec<String> = found.iter().map(|(_, _, id)| p.int(*id)).collect();
+    let sql = format!("SELECT state FROM cases WHERE id IN ({})", ids.join(", "));
+    let mut by_id: BTreeMap<i64, Case> = BTreeMap::new();
+    for row in query_with_args(sql, &p.0)
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let case = case_from_row(&row)?;
+        by_id.insert(case.id, case);
+    }
+    found
+        .iter()
+        .map(|(_, _, id)| {
+            by_id
+                .remove(id)
+                .ok_or_else(|| Error::Internal(format!("claimable case {id} vanished")))
+        })
+        .collect()
 }
 
 // ---- reports ----
