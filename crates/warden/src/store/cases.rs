@@ -50,6 +50,30 @@ impl Params {
         format!("${}", self.0.len())
     }
 
+    /// `(outer = a AND inner IN (x, y)) OR (outer = b AND inner IN (z))` for pairs, grouped by
+    /// their first half (`first` binds it); `None` when there are no pairs.
+    pub fn pairs_in<'a, K: Ord>(
+        &mut self,
+        outer: &str,
+        inner: &str,
+        pairs: impl IntoIterator<Item = (K, &'a str)>,
+        first: impl Fn(&mut Self, K) -> String,
+    ) -> Option<String> {
+        let mut grouped: BTreeMap<K, Vec<&str>> = BTreeMap::new();
+        for (k, v) in pairs {
+            grouped.entry(k).or_default().push(v);
+        }
+        let clauses: Vec<String> = grouped
+            .into_iter()
+            .map(|(k, values)| {
+                let k = first(self, k);
+                let values: Vec<String> = values.into_iter().map(|v| self.text(v)).collect();
+                format!("({outer} = {k} AND {inner} IN ({}))", values.join(", "))
+            })
+            .collect();
+        (!clauses.is_empty()).then(|| clauses.join(" OR "))
+    }
+
     /// `restricted_team IS NULL OR restricted_team IN (…the viewer's teams…)`.
     pub fn visible_to(&mut self, teams: &[String]) -> String {
         if teams.is_empty() {
@@ -378,28 +402,17 @@ pub async fn reports_by_keys(
     conn: &mut AnyConnection,
     keys: &BTreeSet<(i64, &str)>,
 ) -> Result<BTreeMap<(i64, String), (String, String)>> {
-    let mut by_sender: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-    for (sender, key) in keys {
-        by_sender.entry(*sender).or_default().push(key);
-    }
     let mut p = Params::default();
-    let clauses: Vec<String> = by_sender
-        .into_iter()
-        .map(|(sender, keys)| {
-            let sender = p.int(sender);
-            let keys: Vec<String> = keys.into_iter().map(|k| p.text(k)).collect();
-            format!(
-                "(submitted_by = {sender} AND idempotency_key IN ({}))",
-                keys.join(", ")
-            )
-        })
-        .collect();
-    if clauses.is_empty() {
+    let Some(wanted) = p.pairs_in(
+        "submitted_by",
+        "idempotency_key",
+        keys.iter().copied(),
+        Params::int,
+    ) else {
         return Ok(BTreeMap::new());
-    }
+    };
     let sql = format!(
-        "SELECT submitted_by, idempotency_key, request_hash, response FROM reports WHERE {}",
-        clauses.join(" OR ")
+        "SELECT submitted_by, idempotency_key, request_hash, response FROM reports WHERE {wanted}"
     );
     let rows = query_with_args(sql, &p.0)
         .persistent(false)
@@ -423,28 +436,17 @@ pub async fn lock_cases_for_subjects(
     conn: &mut AnyConnection,
     subjects: &BTreeSet<(SubjectKind, &str)>,
 ) -> Result<BTreeMap<(SubjectKind, String), Case>> {
-    let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (kind, id) in subjects {
-        by_kind.entry(kind.as_str()).or_default().push(id);
-    }
     let mut p = Params::default();
-    let clauses: Vec<String> = by_kind
-        .into_iter()
-        .map(|(kind, ids)| {
-            let kind = p.text(kind);
-            let ids: Vec<String> = ids.into_iter().map(|i| p.text(i)).collect();
-            format!(
-                "(subject_kind = {kind} AND external_id IN ({}))",
-                ids.join(", ")
-            )
-        })
-        .collect();
-    if clauses.is_empty() {
+    let Some(wanted) = p.pairs_in(
+        "subject_kind",
+        "external_id",
+        subjects.iter().map(|(kind, id)| (kind.as_str(), *id)),
+        |p, kind| p.text(kind),
+    ) else {
         return Ok(BTreeMap::new());
-    }
+    };
     let sql = format!(
-        "SELECT state FROM cases WHERE {} ORDER BY id{}",
-        clauses.join(" OR "),
+        "SELECT state FROM cases WHERE {wanted} ORDER BY id{}",
         db.for_update()
     );
     let rows = query_with_args(sql, &p.0)
@@ -472,29 +474,12 @@ pub async fn reporters_seen(
     conn: &mut AnyConnection,
     pairs: &BTreeSet<(i64, &str)>,
 ) -> Result<BTreeSet<(i64, String)>> {
-    let mut by_case: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-    for (case, reporter) in pairs {
-        by_case.entry(*case).or_default().push(reporter);
-    }
     let mut p = Params::default();
-    let clauses: Vec<String> = by_case
-        .into_iter()
-        .map(|(case, reporters)| {
-            let case = p.int(case);
-            let reporters: Vec<String> = reporters.into_iter().map(|r| p.text(r)).collect();
-            format!(
-                "(case_id = {case} AND reporter_id IN ({}))",
-                reporters.join(", ")
-            )
-        })
-        .collect();
-    if clauses.is_empty() {
+    let Some(wanted) = p.pairs_in("case_id", "reporter_id", pairs.iter().copied(), Params::int)
+    else {
         return Ok(BTreeSet::new());
-    }
-    let sql = format!(
-        "SELECT DISTINCT case_id, reporter_id FROM reports WHERE {}",
-        clauses.join(" OR ")
-    );
+    };
+    let sql = format!("SELECT DISTINCT case_id, reporter_id FROM reports WHERE {wanted}");
     let rows = query_with_args(sql, &p.0)
         .persistent(false)
         .fetch_all(&mut *conn)
@@ -877,4 +862,39 @@ pub async fn cases_past_deadline(db: &Db, now: DateTime<Utc>, limit: i64) -> Res
     .fetch_all(db.reader())
     .await?;
     rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_grouped_by_their_first_half_and_bound_in_order() {
+        let mut p = Params::default();
+        let sql = p.pairs_in(
+            "case_id",
+            "reporter_id",
+            [(7, "u-2"), (3, "u-1"), (7, "u-3")],
+            Params::int,
+        );
+        assert_eq!(
+            sql.as_deref(),
+            Some(
+                "(case_id = $1 AND reporter_id IN ($2)) OR (case_id = $3 AND reporter_id IN ($4, $5))"
+            )
+        );
+        let bound: Vec<String> =
+            p.0.iter()
+                .map(|a| match a {
+                    Arg::Int(i) => i.to_string(),
+                    Arg::Text(t) => t.clone(),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+        assert_eq!(bound, ["3", "u-1", "7", "u-2", "u-3"]);
+        assert_eq!(
+            Params::default().pairs_in("a", "b", Vec::<(i64, &str)>::new(), Params::int),
+            None
+        );
+    }
 }
