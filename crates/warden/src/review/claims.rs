@@ -219,3 +219,111 @@ mod tests {
         assert_eq!(hand_out(&[held], &[7], now, lease), vec![None]);
     }
 }
+
+#[cfg(test)]
+mod on_a_database {
+    use super::*;
+    use crate::access::Role;
+    use crate::access::identity::{UserInput, create_user};
+    use crate::config::Config;
+    use crate::domain::case::CaseStatus;
+    use crate::domain::report::NewReport;
+    use crate::store::Db;
+    use std::collections::BTreeSet;
+
+    async fn user(desk: &Desk, name: &str, role: Role) -> Actor {
+        create_user(
+            desk,
+            Who::SYSTEM,
+            UserInput {
+                username: name.into(),
+                display_name: None,
+                role,
+                teams: vec![],
+                password: (role != Role::Integration).then(|| "a-long-password-1".into()),
+            },
+        )
+        .await
+        .unwrap()
+        .actor()
+    }
+
+    fn report(post: &str) -> NewReport {
+        serde_json::from_value(serde_json::json!({
+            "subject": {"kind": "post", "external_id": post, "snapshot": {"text": "Send coins here"}},
+            "source": "user",
+            "reporter": {"id": "u-1"},
+            "reason": "scams.financial",
+            "idempotency_key": post
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_group_hands_out_each_waiting_case_once_and_tells_the_rest_there_is_none() {
+        let path = std::env::temp_dir().join(format!(
+            "warden-claims-{}.db",
+            hex::encode(rand::random::<[u8; 6]>())
+        ));
+        let db = Db::connect(path.to_str().unwrap(), 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let desk = Desk::new(db, Config::default());
+        let platform = user(&desk, "platform", Role::Integration).await;
+        let mut queue = String::new();
+        for i in 0..3 {
+            let receipt = crate::intake::submit(&desk, &platform, report(&format!("p-{i}")))
+                .await
+                .unwrap();
+            let case = cases::get_case(&desk.db, receipt.case_id)
+                .await
+                .unwrap()
+                .unwrap();
+            queue = case.queue;
+        }
+        let mut requests = Vec::new();
+        for i in 0..5 {
+            let actor = user(&desk, &format!("spec-{i}"), Role::Specialist).await;
+            requests.push(ClaimRequest {
+                actor,
+                queue: queue.clone(),
+            });
+        }
+        let group: Vec<&ClaimRequest> = requests.iter().collect();
+        let answers: Vec<Option<Case>> = claim_together(&desk, &group)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.unwrap())
+            .collect();
+
+        // The first three in the group get the three cases, one each; the last two hear there is
+        // nothing left.
+        let claimed: Vec<&Case> = answers.iter().flatten().collect();
+        assert_eq!(claimed.len(), 3);
+        assert!(answers[3].is_none() && answers[4].is_none());
+        let ids: BTreeSet<i64> = claimed.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), 3);
+        for (request, answer) in requests.iter().zip(&answers).take(3) {
+            let answered = answer.as_ref().unwrap();
+            let stored = cases::get_case(&desk.db, answered.id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.status, CaseStatus::InReview);
+            assert_eq!(stored.assignee, Some(request.actor.user_id));
+            assert_eq!(stored.version, answered.version);
+        }
+        let claimed_events: i64 = sqlx::Row::get(
+            &sqlx::query("SELECT COUNT(*) FROM events WHERE kind = 'claimed'")
+                .fetch_one(desk.db.reader())
+                .await
+                .unwrap(),
+            0,
+        );
+        assert_eq!(claimed_events, 3);
+        desk.db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}
