@@ -98,18 +98,13 @@ mod tests {
     use crate::access::identity::{UserInput, create_user};
     use crate::config::Config;
     use crate::intake::IntakeOutcome;
-    use crate::store::Db;
+    use crate::store::ScratchDb;
     use crate::store::cases::Who;
 
     /// A desk on a SQLite file of its own, with one integration.
-    async fn desk() -> (Desk, Actor, std::path::PathBuf) {
-        let path = std::env::temp_dir().join(format!(
-            "warden-group-commit-{}.db",
-            hex::encode(rand::random::<[u8; 6]>())
-        ));
-        let db = Db::connect(path.to_str().unwrap(), 2).await.unwrap();
-        db.migrate().await.unwrap();
-        let desk = Desk::new(db, Config::default());
+    async fn desk() -> (Desk, Actor, ScratchDb) {
+        let scratch = ScratchDb::new(2).await;
+        let desk = Desk::new(scratch.db.clone(), Config::default());
         let user = create_user(
             &desk,
             Who::SYSTEM,
@@ -123,14 +118,7 @@ mod tests {
         )
         .await
         .unwrap();
-        (desk, user.actor(), path)
-    }
-
-    async fn close(desk: Desk, path: &std::path::Path) {
-        desk.db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        (desk, user.actor(), scratch)
     }
 
     fn report(post: &str, key: &str, text: &str) -> NewReport {
@@ -167,7 +155,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_request_changes_nothing_and_the_rest_of_its_group_is_taken_in() {
-        let (desk, platform, path) = desk().await;
+        let (desk, platform, scratch) = desk().await;
         let first = take_in_alone(&desk, &platform, &[report("p-1", "k-1", "scam")])
             .await
             .unwrap();
@@ -213,12 +201,12 @@ mod tests {
         assert_ne!(first[0].case_id, opened.case_id);
         // One acknowledgement per stored report.
         assert_eq!(count(&desk, "SELECT COUNT(*) FROM outbox").await, 3);
-        close(desk, &path).await;
+        scratch.remove().await;
     }
 
     #[tokio::test]
     async fn a_group_is_taken_in_as_if_its_requests_came_one_by_one() {
-        let (desk, platform, path) = desk().await;
+        let (desk, platform, scratch) = desk().await;
         let group = [
             request(&platform, vec![report("p-1", "k-1", "scam")]),
             // A batch that opens a case and joins the one opened just before it.
@@ -296,12 +284,12 @@ mod tests {
         }
         assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 4);
         assert_eq!(count(&desk, "SELECT COUNT(*) FROM outbox").await, 4);
-        close(desk, &path).await;
+        scratch.remove().await;
     }
 
     #[tokio::test]
     async fn requests_sent_together_are_each_answered() {
-        let (desk, platform, path) = desk().await;
+        let (desk, platform, scratch) = desk().await;
         let sent: Vec<_> = (0..64)
             .map(|i| {
                 let (desk, platform) = (desk.clone(), platform.clone());
@@ -321,6 +309,6 @@ mod tests {
         }
         assert_eq!(count(&desk, "SELECT COUNT(*) FROM reports").await, 64);
         assert_eq!(count(&desk, "SELECT COUNT(*) FROM cases").await, 8);
-        close(desk, &path).await;
+        scratch.remove().await;
     }
 }

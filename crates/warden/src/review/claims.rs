@@ -228,7 +228,7 @@ mod on_a_database {
     use crate::config::Config;
     use crate::domain::case::CaseStatus;
     use crate::domain::report::NewReport;
-    use crate::store::Db;
+    use crate::store::ScratchDb;
     use std::collections::BTreeSet;
 
     async fn user(desk: &Desk, name: &str, role: Role) -> Actor {
@@ -261,13 +261,8 @@ mod on_a_database {
 
     #[tokio::test]
     async fn a_group_hands_out_each_waiting_case_once_and_tells_the_rest_there_is_none() {
-        let path = std::env::temp_dir().join(format!(
-            "warden-claims-{}.db",
-            hex::encode(rand::random::<[u8; 6]>())
-        ));
-        let db = Db::connect(path.to_str().unwrap(), 2).await.unwrap();
-        db.migrate().await.unwrap();
-        let desk = Desk::new(db, Config::default());
+        let scratch = ScratchDb::new(2).await;
+        let desk = Desk::new(scratch.db.clone(), Config::default());
         let platform = user(&desk, "platform", Role::Integration).await;
         let mut queue = String::new();
         for i in 0..3 {
@@ -321,9 +316,6 @@ mod on_a_database {
             0,
         );
         assert_eq!(claimed_events, 3);
-        desk.db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        scratch.remove().await;
     }
 }

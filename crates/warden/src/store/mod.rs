@@ -253,21 +253,55 @@ macro_rules! retrying {
     }};
 }
 
+pub type AnyQuery = sqlx::query::Query<'static, Any, sqlx::any::AnyArguments>;
+
 /// Binds run-time arguments in order.
-pub fn query_with_args(
-    sql: String,
-    args: &[Arg],
-) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+pub fn query_with_args(sql: String, args: &[Arg]) -> AnyQuery {
+    bind_args(sql, args.iter().cloned())
+}
+
+/// Binds arguments in order, moving them into the query.
+pub fn bind_args(sql: String, args: impl IntoIterator<Item = Arg>) -> AnyQuery {
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for a in args {
         q = match a {
-            Arg::Int(i) => q.bind(*i),
-            Arg::Text(s) => q.bind(s.clone()),
-            Arg::MaybeInt(i) => q.bind(*i),
-            Arg::MaybeText(s) => q.bind(s.clone()),
+            Arg::Int(i) => q.bind(i),
+            Arg::Text(s) => q.bind(s),
+            Arg::MaybeInt(i) => q.bind(i),
+            Arg::MaybeText(s) => q.bind(s),
         };
     }
     q
+}
+
+/// A migrated SQLite database in a file of its own, for tests that need a real one.
+#[cfg(test)]
+pub(crate) struct ScratchDb {
+    pub db: Db,
+    pub path: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl ScratchDb {
+    pub async fn new(connections: u32) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "warden-test-{}.db",
+            hex::encode(rand::random::<[u8; 6]>())
+        ));
+        let db = Db::connect(path.to_str().unwrap(), connections)
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        Self { db, path }
+    }
+
+    /// Closes the database (every clone of it) and removes its files.
+    pub async fn remove(self) {
+        self.db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -277,12 +311,8 @@ mod tests {
 
     #[tokio::test]
     async fn readers_see_every_commit_while_the_log_is_copied_beside_them() {
-        let path = std::env::temp_dir().join(format!(
-            "warden-checkpoint-read-{}.db",
-            hex::encode(rand::random::<[u8; 6]>())
-        ));
-        let db = Db::connect(path.to_str().unwrap(), 3).await.unwrap();
-        db.migrate().await.unwrap();
+        let scratch = ScratchDb::new(3).await;
+        let db = &scratch.db;
         for i in 1..=12_i64 {
             let mut tx = db.begin().await.unwrap();
             sqlx::query("INSERT INTO search_docs (case_id, kind, body) VALUES ($1, 'note', 'x')")
@@ -303,20 +333,13 @@ mod tests {
                 assert_eq!(seen, i, "a reader saw an old snapshot");
             }
         }
-        db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        scratch.remove().await;
     }
 
     #[tokio::test]
     async fn the_log_is_copied_into_the_database_beside_the_writer() {
-        let path = std::env::temp_dir().join(format!(
-            "warden-checkpoint-{}.db",
-            hex::encode(rand::random::<[u8; 6]>())
-        ));
-        let db = Db::connect(path.to_str().unwrap(), 2).await.unwrap();
-        db.migrate().await.unwrap();
+        let scratch = ScratchDb::new(2).await;
+        let (db, path) = (&scratch.db, scratch.path.clone());
         tokio::time::sleep(CHECKPOINT_EVERY * 3).await;
         let before = std::fs::metadata(&path).unwrap().len();
         let mut tx = db.begin().await.unwrap();
@@ -338,10 +361,7 @@ mod tests {
                 break;
             }
         }
-        db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        scratch.remove().await;
         assert!(grown, "the database file never took in the log");
     }
 }

@@ -3,7 +3,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::{Arg, Db, Engine};
+use super::{Arg, Db, Engine, bind_args};
 use crate::error::{Error, Result};
 
 /// A table and the columns a change writes to it, in the order each row gives its values.
@@ -85,10 +85,13 @@ pub async fn insert_with(
         let chunk = std::mem::replace(&mut rows, rest);
         // The text changes with the number of rows; kept out of the statement cache, which is
         // for the statements that come back.
-        bind_all(insert_sql(table, chunk.len(), suffix, style), chunk)
-            .persistent(false)
-            .execute(&mut *conn)
-            .await?;
+        bind_args(
+            insert_sql(table, chunk.len(), suffix, style),
+            chunk.into_iter().flatten(),
+        )
+        .persistent(false)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -97,27 +100,10 @@ pub async fn insert(conn: &mut AnyConnection, table: &Table, rows: Vec<Vec<Arg>>
     insert_with(conn, table, rows, "").await
 }
 
-/// Binds the rows' values in order, moving them into the query.
-fn bind_all(
-    sql: String,
-    rows: Vec<Vec<Arg>>,
-) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for value in rows.into_iter().flatten() {
-        q = match value {
-            Arg::Int(i) => q.bind(i),
-            Arg::Text(s) => q.bind(s),
-            Arg::MaybeInt(i) => q.bind(i),
-            Arg::MaybeText(s) => q.bind(s),
-        };
-    }
-    q
-}
-
 /// Inserts one row and returns the id the database gave it.
 pub async fn insert_one(conn: &mut AnyConnection, table: &Table, row: Vec<Arg>) -> Result<i64> {
     let style = placeholders(conn);
-    let row = bind_all(insert_sql(table, 1, " RETURNING id", style), vec![row])
+    let row = bind_args(insert_sql(table, 1, " RETURNING id", style), row)
         .fetch_one(&mut *conn)
         .await?;
     Ok(row.try_get(0)?)
