@@ -11,7 +11,7 @@ use crate::domain::events::{CaseEvent, RecordedEvent};
 use crate::domain::search::DocKind;
 use crate::domain::validate::Checker;
 use crate::error::{Error, Result};
-use crate::store::cases::{self, ConsultationRow, Who};
+use crate::store::cases::{self, ConsultationRow, Part, Who};
 use crate::store::search::index_document;
 use crate::store::{Tx, users};
 
@@ -341,14 +341,27 @@ pub async fn file_of(desk: &Desk, actor: &Actor, case: Case) -> Result<CaseFile>
     } else {
         case
     };
-    // Independent reads, side by side on the readers.
-    let (reports, events, notes, consultations, related) = tokio::try_join!(
-        cases::reports_for_case(&desk.db, case_id),
-        cases::events_for_case(&desk.db, case_id),
-        cases::notes_for_case(&desk.db, case_id),
-        cases::consultations_for_case(&desk.db, case_id),
-        cases::related_cases(&desk.db, &case, &actor.teams),
-    )?;
+    let cases::FileRows {
+        reports,
+        events,
+        notes,
+        consultations,
+        related,
+    } = cases::read_file(
+        &desk.db,
+        case_id,
+        &[
+            Part::Reports,
+            Part::Events,
+            Part::Notes,
+            Part::Consultations,
+            Part::Related {
+                case: &case,
+                teams: &actor.teams,
+            },
+        ],
+    )
+    .await?;
     Ok(CaseFile {
         reports,
         events,

@@ -498,29 +498,33 @@ pub struct ReportRow {
 }
 
 pub async fn reports_for_case(db: &Db, case_id: i64) -> Result<Vec<ReportRow>> {
-    let rows = sqlx::query(
-        "SELECT id, case_id, received_at, body FROM reports WHERE case_id = $1 ORDER BY id",
-    )
-    .bind(case_id)
-    .fetch_all(db.reader())
-    .await?;
-    rows.iter().map(report_from_row).collect()
+    Ok(read_file(db, case_id, &[Part::Reports]).await?.reports)
 }
 
 pub async fn get_report(db: &Db, id: i64) -> Result<Option<ReportRow>> {
-    let row = sqlx::query("SELECT id, case_id, received_at, body FROM reports WHERE id = $1")
+    let sql = format!(
+        "SELECT {}, {} FROM reports WHERE id = $1",
+        REPORT_INTS.join(", "),
+        REPORT_TEXTS.join(", ")
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(db.reader())
         .await?;
-    row.as_ref().map(report_from_row).transpose()
+    row.as_ref()
+        .map(|r| report_from_row(r, Slots::plain(REPORT_INTS)))
+        .transpose()
 }
 
-fn report_from_row(r: &sqlx::any::AnyRow) -> Result<ReportRow> {
+const REPORT_INTS: &[&str] = &["id", "case_id", "received_at"];
+const REPORT_TEXTS: &[&str] = &["body"];
+
+fn report_from_row(r: &sqlx::any::AnyRow, s: Slots) -> Result<ReportRow> {
     Ok(ReportRow {
-        id: r.try_get(0)?,
-        case_id: r.try_get(1)?,
-        received_at: from_millis(r.try_get(2)?),
-        body: r.try_get(3)?,
+        id: s.int(r, 0)?,
+        case_id: s.int(r, 1)?,
+        received_at: from_millis(s.int(r, 2)?),
+        body: s.text(r, 0)?,
     })
 }
 
@@ -551,24 +555,16 @@ pub struct NoteRow {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn notes_for_case(db: &Db, case_id: i64) -> Result<Vec<NoteRow>> {
-    let rows = sqlx::query(
-        "SELECT n.id, u.username, n.body, n.created_at FROM notes n JOIN users u ON u.id = n.author_id \
-         WHERE n.case_id = $1 ORDER BY n.id",
-    )
-    .bind(case_id)
-    .fetch_all(db.reader())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(NoteRow {
-                id: r.try_get(0)?,
-                author: r.try_get(1)?,
-                body: r.try_get(2)?,
-                created_at: from_millis(r.try_get(3)?),
-            })
-        })
-        .collect()
+const NOTE_INTS: &[&str] = &["n.id", "n.created_at"];
+const NOTE_TEXTS: &[&str] = &["u.username", "n.body"];
+
+fn note_from_row(r: &sqlx::any::AnyRow, s: Slots) -> Result<NoteRow> {
+    Ok(NoteRow {
+        id: s.int(r, 0)?,
+        created_at: from_millis(s.int(r, 1)?),
+        author: s.text(r, 0)?,
+        body: s.text(r, 1)?,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -585,22 +581,44 @@ pub struct ConsultationRow {
     pub answered_at: Option<DateTime<Utc>>,
 }
 
-const CONSULTATION_COLUMNS: &str = "c.id, c.case_id, c.team, c.question, c.due_at, a.username, c.asked_at, \
-     c.answer, b.username, c.answered_at FROM consultations c JOIN users a ON a.id = c.asked_by \
+const CONSULTATION_INTS: &[&str] = &[
+    "c.id",
+    "c.case_id",
+    "c.due_at",
+    "c.asked_at",
+    "c.answered_at",
+];
+const CONSULTATION_TEXTS: &[&str] = &[
+    "c.team",
+    "c.question",
+    "a.username",
+    "c.answer",
+    "b.username",
+];
+const CONSULTATIONS: &str = "consultations c JOIN users a ON a.id = c.asked_by \
      LEFT JOIN users b ON b.id = c.answered_by";
 
-fn consultation_from_row(r: &sqlx::any::AnyRow) -> Result<ConsultationRow> {
+/// `SELECT` of a consultation's columns, for a query that adds its own conditions.
+fn select_consultations() -> String {
+    format!(
+        "SELECT {}, {} FROM {CONSULTATIONS}",
+        CONSULTATION_INTS.join(", "),
+        CONSULTATION_TEXTS.join(", ")
+    )
+}
+
+fn consultation_from_row(r: &sqlx::any::AnyRow, s: Slots) -> Result<ConsultationRow> {
     Ok(ConsultationRow {
-        id: r.try_get(0)?,
-        case_id: r.try_get(1)?,
-        team: r.try_get(2)?,
-        question: r.try_get(3)?,
-        due_at: from_millis(r.try_get(4)?),
-        asked_by: r.try_get(5)?,
-        asked_at: from_millis(r.try_get(6)?),
-        answer: r.try_get(7)?,
-        answered_by: r.try_get(8)?,
-        answered_at: r.try_get::<Option<i64>, _>(9)?.map(from_millis),
+        id: s.int(r, 0)?,
+        case_id: s.int(r, 1)?,
+        due_at: from_millis(s.int(r, 2)?),
+        asked_at: from_millis(s.int(r, 3)?),
+        answered_at: s.int::<Option<i64>>(r, 4)?.map(from_millis),
+        team: s.text(r, 0)?,
+        question: s.text(r, 1)?,
+        asked_by: s.text(r, 2)?,
+        answer: s.text(r, 3)?,
+        answered_by: s.text(r, 4)?,
     })
 }
 
@@ -650,21 +668,14 @@ pub async fn get_consultation(
     conn: &mut AnyConnection,
     id: i64,
 ) -> Result<Option<ConsultationRow>> {
-    let sql = format!("SELECT {CONSULTATION_COLUMNS} WHERE c.id = $1");
+    let sql = format!("{} WHERE c.id = $1", select_consultations());
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(consultation_from_row).transpose()
-}
-
-pub async fn consultations_for_case(db: &Db, case_id: i64) -> Result<Vec<ConsultationRow>> {
-    let sql = format!("SELECT {CONSULTATION_COLUMNS} WHERE c.case_id = $1 ORDER BY c.id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(case_id)
-        .fetch_all(db.reader())
-        .await?;
-    rows.iter().map(consultation_from_row).collect()
+    row.as_ref()
+        .map(|r| consultation_from_row(r, Slots::plain(CONSULTATION_INTS)))
+        .transpose()
 }
 
 /// A team's consultations, oldest due first; open ones only unless `include_answered`.
@@ -686,11 +697,14 @@ pub async fn consultations_for_teams(
     };
     let limit = p.int(limit);
     let sql = format!(
-        "SELECT {CONSULTATION_COLUMNS} WHERE c.team IN ({}){open} ORDER BY c.due_at, c.id LIMIT {limit}",
+        "{} WHERE c.team IN ({}){open} ORDER BY c.due_at, c.id LIMIT {limit}",
+        select_consultations(),
         list.join(", ")
     );
     let rows = query_with_args(sql, &p.0).fetch_all(db.reader()).await?;
-    rows.iter().map(consultation_from_row).collect()
+    rows.iter()
+        .map(|r| consultation_from_row(r, Slots::plain(CONSULTATION_INTS)))
+        .collect()
 }
 
 // ---- reads ----
@@ -704,48 +718,206 @@ pub async fn get_case(db: &Db, id: i64) -> Result<Option<Case>> {
 }
 
 pub async fn events_for_case(db: &Db, case_id: i64) -> Result<Vec<RecordedEvent>> {
-    let rows = sqlx::query(
-        "SELECT id, case_id, at, actor_id, actor_name, reason, payload FROM events WHERE case_id = $1 ORDER BY seq",
-    )
-    .bind(case_id)
-    .fetch_all(db.reader())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RecordedEvent {
-                id: r.try_get(0)?,
-                case_id: r.try_get(1)?,
-                at: from_millis(r.try_get(2)?),
-                actor_id: r.try_get(3)?,
-                actor_name: r.try_get(4)?,
-                reason: r.try_get(5)?,
-                event: serde_json::from_str(&r.try_get::<String, _>(6)?)?,
-            })
-        })
-        .collect()
+    Ok(read_file(db, case_id, &[Part::Events]).await?.events)
 }
 
-/// Other cases about the same subject or by the same author, newest first.
-pub async fn related_cases(db: &Db, case: &Case, teams: &[String]) -> Result<Vec<Case>> {
-    let mut p = Params::default();
-    let id = p.int(case.id);
-    let kind = p.text(case.subject_kind.as_str());
-    let ext = p.text(case.external_id.clone());
-    let author = match &case.snapshot.author_id {
-        Some(a) => format!(
-            " OR author_id = {} OR (subject_kind = 'account' AND external_id = {})",
-            p.text(a.clone()),
-            p.text(a.clone())
-        ),
-        None => String::new(),
+const EVENT_INTS: &[&str] = &["id", "case_id", "at", "actor_id"];
+const EVENT_TEXTS: &[&str] = &["actor_name", "reason", "payload"];
+
+fn event_from_row(r: &sqlx::any::AnyRow, s: Slots) -> Result<RecordedEvent> {
+    Ok(RecordedEvent {
+        id: s.int(r, 0)?,
+        case_id: s.int(r, 1)?,
+        at: from_millis(s.int(r, 2)?),
+        actor_id: s.int(r, 3)?,
+        actor_name: s.text(r, 0)?,
+        reason: s.text(r, 1)?,
+        event: serde_json::from_str(&s.text::<String>(r, 2)?)?,
+    })
+}
+
+// ---- the case file: everything that hangs off one case, in one statement ----
+
+/// Where a row's integer and its text columns start. One reader per kind of row serves both its
+/// own queries and the case file's single statement, in which every kind shares one layout.
+#[derive(Clone, Copy)]
+struct Slots {
+    ints: usize,
+    texts: usize,
+}
+
+impl Slots {
+    /// The kind's own columns, integers first, then texts.
+    fn plain(ints: &[&str]) -> Self {
+        Self {
+            ints: 0,
+            texts: ints.len(),
+        }
+    }
+
+    /// The case file's layout: the part, its sort key, then `FILE_INTS` and `FILE_TEXTS` slots.
+    const FILE: Self = Self {
+        ints: 2,
+        texts: 2 + FILE_INTS,
     };
-    let visible = p.visible_to(teams);
+
+    fn int<T>(self, r: &sqlx::any::AnyRow, i: usize) -> Result<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        Ok(r.try_get(self.ints + i)?)
+    }
+
+    fn text<T>(self, r: &sqlx::any::AnyRow, i: usize) -> Result<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        Ok(r.try_get(self.texts + i)?)
+    }
+}
+
+const FILE_INTS: usize = 5;
+const FILE_TEXTS: usize = 5;
+
+/// The parts of a case file, in the order the statement returns them.
+#[derive(Debug, Clone, Copy)]
+pub enum Part<'a> {
+    Reports,
+    Events,
+    Notes,
+    Consultations,
+    /// Other cases about the same subject or by the same author, that these teams may see.
+    Related {
+        case: &'a Case,
+        teams: &'a [String],
+    },
+}
+
+impl Part<'_> {
+    /// The part's tag in the statement's first column.
+    fn tag(self) -> i64 {
+        match self {
+            Part::Reports => 0,
+            Part::Events => 1,
+            Part::Notes => 2,
+            Part::Consultations => 3,
+            Part::Related { .. } => 4,
+        }
+    }
+}
+
+/// The rows hanging off one case; parts not asked for stay empty.
+#[derive(Debug, Default)]
+pub struct FileRows {
+    pub reports: Vec<ReportRow>,
+    pub events: Vec<RecordedEvent>,
+    pub notes: Vec<NoteRow>,
+    pub consultations: Vec<ConsultationRow>,
+    /// Other cases about the same subject or by the same author that the viewer may see, newest
+    /// first, at most 20.
+    pub related: Vec<Case>,
+}
+
+/// One `SELECT` of a union: the part, its sort key, the integer and text columns padded to the
+/// shared layout (typed NULLs, so PostgreSQL types every arm alike).
+fn file_arm(part: Part<'_>, sort: &str, ints: &[&str], texts: &[&str], from: &str) -> String {
+    let pad = |cols: &[&str], width: usize, ty: &str| -> String {
+        let null = format!("CAST(NULL AS {ty})");
+        let mut all: Vec<&str> = cols.to_vec();
+        all.resize(width, &null);
+        all.join(", ")
+    };
+    format!(
+        "SELECT CAST({} AS BIGINT) AS part, {sort} AS sort, {}, {} FROM {from}",
+        part.tag(),
+        pad(ints, FILE_INTS, "BIGINT"),
+        pad(texts, FILE_TEXTS, "TEXT")
+    )
+}
+
+/// Everything `parts` names of the case `case_id`, in one statement: one round trip where the
+/// parts read one by one would cost one each.
+pub async fn read_file(db: &Db, case_id: i64, parts: &[Part<'_>]) -> Result<FileRows> {
+    let mut p = Params::default();
+    let id = p.int(case_id);
+    let mut arms = Vec::new();
+    for part in parts {
+        arms.push(match part {
+            Part::Reports => file_arm(
+                *part,
+                "id",
+                REPORT_INTS,
+                REPORT_TEXTS,
+                &format!("reports WHERE case_id = {id}"),
+            ),
+            Part::Events => file_arm(
+                *part,
+                "seq",
+                EVENT_INTS,
+                EVENT_TEXTS,
+                &format!("events WHERE case_id = {id}"),
+            ),
+            Part::Notes => file_arm(
+                *part,
+                "n.id",
+                NOTE_INTS,
+                NOTE_TEXTS,
+                &format!("notes n JOIN users u ON u.id = n.author_id WHERE n.case_id = {id}"),
+            ),
+            Part::Consultations => file_arm(
+                *part,
+                "c.id",
+                CONSULTATION_INTS,
+                CONSULTATION_TEXTS,
+                &format!("{CONSULTATIONS} WHERE c.case_id = {id}"),
+            ),
+            Part::Related { case, teams } => {
+                let kind = p.text(case.subject_kind.as_str());
+                let ext = p.text(case.external_id.clone());
+                let author = match &case.snapshot.author_id {
+                    Some(a) => format!(
+                        " OR author_id = {} OR (subject_kind = 'account' AND external_id = {})",
+                        p.text(a.clone()),
+                        p.text(a.clone())
+                    ),
+                    None => String::new(),
+                };
+                let visible = p.visible_to(teams);
+                file_arm(
+                    *part,
+                    "-id",
+                    &[],
+                    &["state"],
+                    &format!(
+                        "(SELECT id, state FROM cases WHERE id <> {id} \
+                         AND ((subject_kind = {kind} AND external_id = {ext}){author}) \
+                         AND {visible} ORDER BY id DESC LIMIT 20) related"
+                    ),
+                )
+            }
+        });
+    }
+    let mut file = FileRows::default();
+    if arms.is_empty() {
+        return Ok(file);
+    }
     let sql = format!(
-        "SELECT state FROM cases WHERE id <> {id} AND ((subject_kind = {kind} AND external_id = {ext}){author}) \
-         AND {visible} ORDER BY id DESC LIMIT 20"
+        "SELECT * FROM ({}) file ORDER BY part, sort",
+        arms.join(" UNION ALL ")
     );
     let rows = query_with_args(sql, &p.0).fetch_all(db.reader()).await?;
-    rows.iter().map(case_from_row).collect()
+    let s = Slots::FILE;
+    for r in &rows {
+        match r.try_get::<i64, _>(0)? {
+            0 => file.reports.push(report_from_row(r, s)?),
+            1 => file.events.push(event_from_row(r, s)?),
+            2 => file.notes.push(note_from_row(r, s)?),
+            3 => file.consultations.push(consultation_from_row(r, s)?),
+            4 => file.related.push(parse_case(&s.text::<String>(r, 0)?)?),
+            other => return Err(Error::Internal(format!("case file part {other}"))),
+        }
+    }
+    Ok(file)
 }
 
 #[derive(Debug, Default, Clone)]

@@ -1,5 +1,5 @@
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::{parse, report, session_cookie, start};
 
@@ -313,4 +313,43 @@ async fn password_guessing_is_throttled_and_every_sign_in_gets_a_new_session() {
         0,
         "success clears the failures"
     );
+}
+
+#[tokio::test]
+async fn a_case_file_lists_the_related_cases_its_reader_may_see() {
+    let d = start().await;
+    // Three posts by acct-1 and a report on the account itself; one post ends up restricted.
+    let first = d.report(report("p-rel-1", "u-1", "rel-1")).await["case_id"].clone();
+    let second = d.report(report("p-rel-2", "u-1", "rel-2")).await["case_id"].clone();
+    let hidden = d.report(report("p-rel-3", "u-1", "rel-3")).await["case_id"].clone();
+    let mut account = report("acct-1", "u-2", "rel-4");
+    account["subject"]["kind"] = json!("account");
+    let account = d.report(account).await["case_id"].clone();
+    let mut unrelated = report("p-other", "u-1", "rel-5");
+    unrelated["subject"]["snapshot"]["author_id"] = json!("acct-2");
+    d.report(unrelated).await;
+    let (status, _) = d
+        .post(
+            "admin",
+            &format!("/api/v1/cases/{hidden}/restriction"),
+            json!({"team": "legal", "reason": "court order"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let related = |detail: &Value| -> Vec<Value> {
+        detail["related"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].clone())
+            .collect()
+    };
+    let (status, detail) = d.get("spec", &format!("/api/v1/cases/{first}")).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    // Newest first, never the case itself, never a case restricted to a team the reader is not in.
+    assert_eq!(related(&detail), vec![account.clone(), second.clone()]);
+    assert_eq!(detail["reports"].as_array().unwrap().len(), 1);
+    let (_, detail) = d.get("spec", &format!("/api/v1/cases/{account}")).await;
+    assert_eq!(related(&detail), vec![second, first]);
 }
