@@ -8,7 +8,7 @@ use crate::access::Role;
 use crate::access::identity::{self, UserInput};
 use crate::config::{Config, DEFAULT_CONFIG};
 use crate::desk::Desk;
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
 use crate::store::Db;
 use crate::store::cases::Who;
 use crate::store::users;
@@ -91,6 +91,26 @@ pub enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// Spike and trend detection.
+    Trends {
+        #[command(subcommand)]
+        command: TrendsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrendsCommand {
+    /// Score a `timestamp,value` series (CSV with a header), strictly online: writes
+    /// `timestamp,value,anomaly_score,label` with one row per input row, label 1 where the
+    /// detector would alert.
+    Detect {
+        /// The series to read.
+        #[arg(long)]
+        csv: PathBuf,
+        /// The file to write; standard output without it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +181,9 @@ async fn open(cli: &Cli, url: &str) -> Result<Desk> {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
+        Command::Trends {
+            command: TrendsCommand::Detect { csv, out },
+        } => detect_trends(csv, out.as_deref()),
         Command::Serve { listen } => {
             let desk = open(&cli, &cli.database_url).await?;
             serve(desk, listen).await
@@ -449,4 +472,31 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// `warden trends detect`: the detector's defaults over one series. The output is written only
+/// once the whole series has been read, so a bad row (named by its line) leaves nothing behind.
+fn detect_trends(csv: &std::path::Path, out: Option<&std::path::Path>) -> Result<()> {
+    let invalid =
+        |message: String| Error::Invalid(vec![FieldError::new(csv.display().to_string(), message)]);
+    let input = std::fs::File::open(csv).map_err(|e| invalid(format!("cannot be read: {e}")))?;
+    let mut written = Vec::new();
+    let summary = trends::detect_csv(
+        std::io::BufReader::new(input),
+        &mut written,
+        &trends::DetectorConfig::default(),
+    )
+    .map_err(|e| invalid(e.to_string()))?;
+    let write = match out {
+        Some(path) => std::fs::write(path, written),
+        None => std::io::Write::write_all(&mut std::io::stdout().lock(), &written),
+    };
+    write.map_err(|e| {
+        Error::Invalid(vec![FieldError::new(
+            "out",
+            format!("cannot be written: {e}"),
+        )])
+    })?;
+    eprintln!("{} rows, {} flagged", summary.rows, summary.flagged);
+    Ok(())
 }

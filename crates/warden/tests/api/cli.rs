@@ -64,3 +64,77 @@ async fn an_operator_adds_a_user_issues_a_token_and_serves() {
     assert_eq!(me["role"], "admin");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn trends_detect_scores_a_series_row_by_row_and_names_a_bad_line() {
+    let dir = std::env::temp_dir().join(format!(
+        "warden-trends-{}",
+        hex::encode(rand::random::<[u8; 6]>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Three weeks of hourly counts with a daily rhythm, and one hour at ten times the usual.
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let spike = 24 * 18 + 14;
+    let mut csv = String::from("timestamp,value\n");
+    for h in 0..24 * 21 {
+        let at = start + chrono::TimeDelta::hours(h);
+        let usual = 40 + (h % 24 - 12).abs() * 2 + (h * 7919 % 5);
+        let count = if h == spike { usual * 10 } else { usual };
+        csv.push_str(&format!("{},{count}\n", at.format("%Y-%m-%d %H:%M:%S")));
+    }
+    let series = dir.join("series.csv");
+    std::fs::write(&series, &csv).unwrap();
+    let out = dir.join("scored.csv");
+    let (code, _, err) = warden_cli(
+        &[],
+        &[
+            "trends",
+            "detect",
+            "--csv",
+            series.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let scored = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = scored.lines().collect();
+    assert_eq!(rows[0], "timestamp,value,anomaly_score,label");
+    assert_eq!(rows.len(), 24 * 21 + 1, "one row per input row");
+    let flagged: Vec<usize> = rows[1..]
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.ends_with(",1"))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(flagged.contains(&(spike as usize)), "{flagged:?}");
+    assert!(flagged.len() <= 2, "{flagged:?}");
+
+    // A bad timestamp: its line and why, exit 2, and nothing written.
+    std::fs::write(
+        &series,
+        "timestamp,value\n2026-03-02 00:00:00,4\nyesterday,5\n",
+    )
+    .unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let (code, _, err) = warden_cli(
+        &[],
+        &[
+            "trends",
+            "detect",
+            "--csv",
+            series.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 3") && err.contains("yesterday"), "{err}");
+    assert!(!out.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
