@@ -61,6 +61,8 @@ pub struct Config {
     pub wellness: WellnessConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    #[serde(default)]
+    pub analytics: AnalyticsConfig,
     /// A reply template file replacing the built-in templates.
     #[serde(default)]
     pub templates_file: Option<std::path::PathBuf>,
@@ -191,6 +193,23 @@ impl Default for LimitsConfig {
     }
 }
 
+/// The analysts' SQL console: how long one query may run and how many rows it may return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    pub statement_timeout_secs: u64,
+    pub max_rows: usize,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        Self {
+            statement_timeout_secs: 10,
+            max_rows: 10_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StatementsConfig {
@@ -316,6 +335,12 @@ impl Config {
         .contains(&0)
         {
             errors.push(FieldError::new("limits", "every limit must be positive"));
+        }
+        if self.analytics.statement_timeout_secs == 0 || self.analytics.max_rows == 0 {
+            errors.push(FieldError::new(
+                "analytics",
+                "statement_timeout_secs and max_rows must be positive",
+            ));
         }
         if self.strikes.expiry_days < 1 {
             errors.push(FieldError::new("strikes.expiry_days", "must be positive"));

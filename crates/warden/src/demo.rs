@@ -632,11 +632,68 @@ pub async fn seed_with_media(
         )
         .await?;
     }
+    let planted = plant_campaign(&desk, &clock, &platform, now).await?;
     clock.set(now);
     while review::sweep_breaches(&desk).await? > 0 {}
     enforcement::expire_actions(&desk).await?;
+    crate::alerts::scan(&desk).await?;
     Ok(Seeded {
         users: actors,
-        reports,
+        reports: reports + planted,
     })
+}
+
+/// Reporters in the campaign the demo plants in the last complete hour.
+pub const CAMPAIGN_REPORTERS: usize = 40;
+
+/// A scam campaign in the hour before `now`: one post pushing a crypto link, reported by
+/// [`CAMPAIGN_REPORTERS`] people from Germany, so the desk opens with alerts to look at (a
+/// spike of scam reports from DE, a post reported by a crowd, a new link in report text).
+async fn plant_campaign(
+    desk: &Desk,
+    clock: &ManualClock,
+    platform: &Actor,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let hour = crate::alerts::detect::hour_of(now) - 1;
+    let start = DateTime::from_timestamp(hour * 3600, 0).unwrap_or(now);
+    for i in 0..CAMPAIGN_REPORTERS {
+        clock.set(start + Duration::seconds(i as i64 * 3600 / CAMPAIGN_REPORTERS as i64));
+        let report = NewReport {
+            subject: Subject {
+                kind: SubjectKind::Post,
+                external_id: "post-campaign-quickgains".into(),
+                snapshot: Snapshot {
+                    text: Some(
+                        "Turn 100 EUR into 10,000 in a week! Sign up at https://quick-crypto-gains.example/join"
+                            .into(),
+                    ),
+                    media_urls: vec![],
+                    author_id: Some("acct-quickgains".into()),
+                    author_name: None,
+                    country: Some("DE".into()),
+                    language: Some("de".into()),
+                    reach: Some(250_000),
+                },
+            },
+            source: Source::User,
+            reporter: Reporter {
+                id: format!("user-campaign-{i}"),
+                name: None,
+                email: None,
+                language: None,
+            },
+            reason: "scams.financial".into(),
+            text: Some(format!(
+                "Scam: they took my money at quick-crypto-gains.example ({})",
+                ["yesterday", "this morning", "an hour ago", "today"][i % 4]
+            )),
+            jurisdiction: None,
+            requested_deadline: None,
+            risk_flags: vec![],
+            idempotency_key: format!("demo-campaign-{i}"),
+        };
+        intake::submit(desk, platform, report).await?;
+    }
+    Ok(CAMPAIGN_REPORTERS)
 }

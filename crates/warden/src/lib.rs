@@ -6,6 +6,8 @@
 //! on SQLite or PostgreSQL; `web` is the HTTP edge.
 
 pub mod access;
+pub mod alerts;
+pub mod analytics;
 pub mod appeals;
 pub mod cli;
 pub mod clock;

@@ -71,6 +71,8 @@ pub enum Permission {
     ManageDeliveries,
     /// File appeals on behalf of users and reporters (the platform's channel).
     FileAppeals,
+    /// Run read-only SQL over the analysts' views and save queries.
+    RunAnalytics,
 }
 
 /// The permission table: one place to read what each role may do.
@@ -81,7 +83,9 @@ pub fn allows(role: Role, p: Permission) -> bool {
         // Appeals are the appellant's own: they come only through the platform's channel.
         Role::Lead => !matches!(p, ManageUsers | FileAppeals),
         Role::Specialist => matches!(p, ReadCases | WorkCases | ReadQueues | ReadPolicies),
-        Role::Qa | Role::Analyst => matches!(p, ReadCases | ReadQueues | ReadPolicies),
+        Role::Qa | Role::Analyst => {
+            matches!(p, ReadCases | ReadQueues | ReadPolicies | RunAnalytics)
+        }
         Role::Partner => matches!(p, AnswerConsultations | ReadPolicies),
         Role::Integration => matches!(p, SubmitReports | FileAppeals),
     }
@@ -192,6 +196,17 @@ mod tests {
             assert_eq!(
                 allows(r, Permission::FileAppeals),
                 matches!(r, Role::Admin | Role::Integration)
+            );
+        }
+    }
+
+    #[test]
+    fn analysts_qa_leads_and_admins_run_analytics() {
+        for r in Role::ALL {
+            assert_eq!(
+                allows(r, Permission::RunAnalytics),
+                matches!(r, Role::Admin | Role::Lead | Role::Qa | Role::Analyst),
+                "{r:?}"
             );
         }
     }

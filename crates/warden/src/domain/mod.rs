@@ -1,5 +1,6 @@
 //! Pure types and rules shared by every stage of a case's life. Nothing here does I/O.
 
+pub mod alert;
 pub mod case;
 pub mod enforcement;
 pub mod events;

@@ -4,6 +4,8 @@
 //! TEXT (names, JSON). Each change appends events and rewrites the projections it touches in the
 //! same transaction.
 
+pub mod alerts;
+pub mod analytics;
 pub mod cases;
 pub mod console;
 pub mod enforcement;
@@ -31,6 +33,8 @@ pub struct Db {
     pub engine: Engine,
     write: AnyPool,
     read: AnyPool,
+    /// Where the database is, for connections of their own (analysts' read-only queries).
+    url: String,
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -119,6 +123,7 @@ impl Db {
                 engine: Engine::Sqlite,
                 write,
                 read,
+                url,
             })
         } else {
             let pool = AnyPoolOptions::new()
@@ -130,6 +135,7 @@ impl Db {
                 engine: Engine::Postgres,
                 write: pool.clone(),
                 read: pool,
+                url,
             })
         }
     }
@@ -151,6 +157,11 @@ impl Db {
 
     pub fn reader(&self) -> &AnyPool {
         &self.read
+    }
+
+    /// The database's URL, as connected to.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Row lock for read-modify-write on PostgreSQL; SQLite's single writer already serialises.

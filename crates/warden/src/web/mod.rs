@@ -1,5 +1,7 @@
 //! The HTTP edge: JSON API under `/api/v1` with its OpenAPI document, health and metrics.
 
+pub mod alerts_api;
+pub mod analytics_api;
 pub mod api;
 pub mod auth;
 pub mod console;
@@ -54,6 +56,8 @@ pub struct AppState {
         (name = "queues", description = "Queue health and claims"),
         (name = "consultations", description = "Questions to partner teams"),
         (name = "people", description = "Sign-in, users and tokens"),
+        (name = "alerts", description = "Spikes and trends in the desk's own reports"),
+        (name = "analytics", description = "Read-only SQL over documented views; saved queries"),
     )
 )]
 struct ApiDoc;
@@ -217,6 +221,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_report))
         .routes(routes!(list_cases))
         .routes(routes!(search_api::search))
+        .routes(routes!(alerts_api::list_alerts))
+        .routes(routes!(alerts_api::acknowledge_alert))
+        .routes(routes!(alerts_api::scan_alerts))
         .routes(routes!(get_case))
         .routes(routes!(assign_case))
         .routes(routes!(release_case))
@@ -257,6 +264,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(list_users, create_user))
         .routes(routes!(create_token))
+        .routes(routes!(analytics_api::list_views))
+        .routes(routes!(analytics_api::run_query))
+        .routes(routes!(
+            analytics_api::list_saved,
+            analytics_api::save_query
+        ))
+        .routes(routes!(analytics_api::delete_saved))
 }
 
 /// The API's routes and its OpenAPI document, generated from the handlers.
@@ -422,11 +436,19 @@ pub async fn serve_with(
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         // A sweep held up by an unreachable database is followed by one sweep, not a burst.
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut minutes: u64 = 0;
         loop {
             tick.tick().await;
             if let Err(e) = crate::review::sweep_breaches(&sweeper_desk).await {
                 tracing::warn!(error = %e, "SLA sweep failed");
             }
+            // Scans are cheap beside the minute, and one that finds nothing new stores nothing.
+            if minutes.is_multiple_of(5)
+                && let Err(e) = crate::alerts::scan(&sweeper_desk).await
+            {
+                tracing::warn!(error = %e, "alert scan failed");
+            }
+            minutes = minutes.wrapping_add(1);
         }
     });
     // Deliveries stop between tries on shutdown; a try cut short is retried after a restart.

@@ -90,6 +90,14 @@ const API: &[Row] = &[
     ("GET",    "/api/v1/users",                            [Y,    Y,   N,   N, N,      N,      N,          N]),
     ("POST",   "/api/v1/users",                            [Y,    N,   N,   N, N,      N,      N,          N]),
     ("POST",   "/api/v1/users/{id}/tokens",                [Y,    N,   N,   N, N,      N,      N,          N]),
+    ("GET",    "/api/v1/alerts",                           [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("POST",   "/api/v1/alerts/{id}/acknowledge",          [Y,    Y,   N,   N, N,      N,      N,          N]),
+    ("POST",   "/api/v1/alerts/scan",                      [Y,    Y,   N,   N, N,      N,      N,          N]),
+    ("GET",    "/api/v1/analytics/views",                  [Y,    Y,   N,   Y, Y,      N,      N,          N]),
+    ("POST",   "/api/v1/analytics/query",                  [Y,    Y,   N,   Y, Y,      N,      N,          N]),
+    ("GET",    "/api/v1/analytics/saved",                  [Y,    Y,   N,   Y, Y,      N,      N,          N]),
+    ("POST",   "/api/v1/analytics/saved",                  [Y,    Y,   N,   Y, Y,      N,      N,          N]),
+    ("DELETE", "/api/v1/analytics/saved/{id}",             [Y,    Y,   N,   Y, Y,      N,      N,          N]),
     ("GET",    "/api/v1/openapi.json",                     [Y,    Y,   Y,   Y, Y,      Y,      Y,          Y]),
     ("GET",    "/healthz",                                 [Y,    Y,   Y,   Y, Y,      Y,      Y,          Y]),
     ("GET",    "/metrics",                                 [Y,    Y,   Y,   Y, Y,      Y,      Y,          Y]),
@@ -127,6 +135,9 @@ const CONSOLE: &[Row] = &[
     ("GET",    "/settings",                          [Y,    Y,   Y,   Y, Y,      Y,      N,          N]),
     ("POST",   "/settings",                          [Y,    Y,   Y,   Y, Y,      Y,      N,          N]),
     ("POST",   "/exposure",                          [Y,    Y,   Y,   Y, Y,      Y,      N,          N]),
+    ("GET",    "/analytics",                         [Y,    Y,   N,   Y, Y,      N,      N,          N]),
+    ("POST",   "/analytics",                         [Y,    Y,   N,   Y, Y,      N,      N,          N]),
+    ("POST",   "/analytics/saved/{id}/delete",       [Y,    Y,   N,   Y, Y,      N,      N,          N]),
     ("POST",   "/sign-out",                          [Y,    Y,   Y,   Y, Y,      Y,      N,          N]),
 ];
 
@@ -566,6 +577,21 @@ impl<'a> World<'a> {
         asked["id"].as_i64().unwrap()
     }
 
+    /// A query `who` saved, for them to delete; an admin's when `who` may not save one.
+    async fn saved_query(&self, who: &str, n: usize) -> i64 {
+        let body = json!({"name": format!("matrix saved {n}"), "sql": "SELECT 1"});
+        let (status, saved) = self
+            .d
+            .post(who, "/api/v1/analytics/saved", body.clone())
+            .await;
+        if status == StatusCode::CREATED {
+            return saved["id"].as_i64().unwrap();
+        }
+        let (status, saved) = self.d.post("admin", "/api/v1/analytics/saved", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{saved}");
+        saved["id"].as_i64().unwrap()
+    }
+
     fn question(&self) -> Value {
         json!({"team": "legal", "question": "Is this lawful in FR?",
                "due_at": self.d.clock.now() + chrono::Duration::days(1)})
@@ -664,6 +690,27 @@ impl<'a> World<'a> {
                 location.unwrap_or_else(|| excerpt(title(&page))),
             )
         })
+    }
+
+    /// A new open alert, as a scan would store it.
+    async fn open_alert(&self, n: usize) -> i64 {
+        let alert = warden::domain::alert::NewAlert {
+            kind: warden::domain::alert::AlertKind::EmergingTerm,
+            key: format!("matrix-term-{n}"),
+            hour: 1_000_000 + n as i64,
+            count: 30.0,
+            expected: 0.5,
+            typical_low: None,
+            typical_high: None,
+            score: 0.9999,
+            explanation: format!("\u{201c}matrix-term-{n}\u{201d} in 30 reports in the last hour"),
+            case_id: None,
+            restricted_team: None,
+        };
+        warden::store::alerts::insert_alert(&self.d.desk.db, &alert, self.d.desk.now())
+            .await
+            .unwrap()
+            .expect("a new alert")
     }
 
     /// The path and body of `caller`'s call to an API endpoint, with what it needs set up.
@@ -782,6 +829,10 @@ impl<'a> World<'a> {
                 self.fresh().await;
                 ("/api/v1/queues/ads_fraud/claim".into(), Body::Empty)
             }
+            ("POST", "/api/v1/alerts/{id}/acknowledge") => (
+                at(self.open_alert(n).await),
+                Body::Json(json!({"outcome": "expected: a product launch"})),
+            ),
             ("POST", "/api/v1/consultations/{id}/answer") => (
                 at(self.consultation().await),
                 Body::Json(json!({"answer": "Unlawful under art. 313-1 Code pénal."})),
@@ -802,8 +853,23 @@ impl<'a> World<'a> {
                 at(self.d.id("analyst")),
                 Body::Json(json!({"name": format!("matrix-{n}")})),
             ),
+            ("POST", "/api/v1/analytics/query") => (
+                template.into(),
+                Body::Json(json!({"sql": "SELECT status, count(*) FROM cases GROUP BY status"})),
+            ),
+            ("POST", "/api/v1/analytics/saved") => (
+                template.into(),
+                Body::Json(
+                    json!({"name": format!("matrix {n}"), "sql": "SELECT count(*) FROM cases"}),
+                ),
+            ),
+            ("DELETE", "/api/v1/analytics/saved/{id}") => {
+                (at(self.saved_query(who, n).await), Body::Empty)
+            }
             ("GET" | "DELETE", _) if !template.contains('{') => (template.into(), Body::Empty),
-            ("POST", "/api/v1/policies/changes/seen") => (template.into(), Body::Empty),
+            ("POST", "/api/v1/policies/changes/seen" | "/api/v1/alerts/scan") => {
+                (template.into(), Body::Empty)
+            }
             _ => panic!("no call is prepared for {method} {template}"),
         }
     }
@@ -898,6 +964,16 @@ impl<'a> World<'a> {
                 vec![("name", format!("matrix-{n}"))],
             ),
             ("POST", "/settings") => (template.into(), vec![("keep_greyscale", text("on"))]),
+            ("POST", "/analytics") => (
+                template.into(),
+                vec![
+                    ("sql", text("SELECT count(*) FROM cases")),
+                    ("action", text("run")),
+                ],
+            ),
+            ("POST", "/analytics/saved/{id}/delete") => {
+                (at(self.saved_query(who, n).await), vec![])
+            }
             ("GET", _) | ("POST", "/exposure" | "/sign-out") if !template.contains('{') => {
                 (template.into(), vec![])
             }

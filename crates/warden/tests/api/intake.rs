@@ -277,6 +277,13 @@ async fn the_api_describes_itself_and_reports_health_and_metrics() {
         "/api/v1/deliveries",
         "/api/v1/deliveries/{id}/retry",
         "/api/v1/search",
+        "/api/v1/analytics/views",
+        "/api/v1/analytics/query",
+        "/api/v1/analytics/saved",
+        "/api/v1/analytics/saved/{id}",
+        "/api/v1/alerts",
+        "/api/v1/alerts/{id}/acknowledge",
+        "/api/v1/alerts/scan",
     ] {
         assert!(
             paths.contains_key(p),
@@ -285,7 +292,7 @@ async fn the_api_describes_itself_and_reports_health_and_metrics() {
     }
     assert_eq!(
         paths.len(),
-        42,
+        49,
         "a route was added without a test: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

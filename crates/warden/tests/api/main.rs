@@ -7,6 +7,8 @@ mod receiver;
 
 mod access;
 mod access_matrix;
+mod alerts;
+mod analytics;
 mod cli;
 mod concurrency;
 mod console;

@@ -2,6 +2,7 @@
 //! htmx and a small script vendored into the binary for partial updates and keyboard use. It drives
 //! the same operations as the API; what a role may not do is absent from its pages.
 
+mod analytics;
 pub mod markdown;
 mod pages;
 
@@ -50,6 +51,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", post(admin_add_user))
         .route("/admin/users/{id}/tokens", post(admin_create_token))
         .route("/settings", get(settings).post(save_settings))
+        .route(
+            "/analytics",
+            get(analytics::analytics_page).post(analytics::analytics_run),
+        )
+        .route(
+            "/analytics/saved/{id}/delete",
+            post(analytics::analytics_delete),
+        )
         .route("/exposure", post(exposure))
         .route("/static/{file}", get(static_file))
 }

@@ -35,7 +35,7 @@ use crate::{policies as registry, review};
 
 type Page = Result<Response, ConsoleError>;
 
-fn html(t: impl Template) -> Page {
+pub(super) fn html(t: impl Template) -> Page {
     Ok(Html(t.render()?).into_response())
 }
 
@@ -74,7 +74,7 @@ pub struct Chrome {
 
 #[derive(Deserialize, Default)]
 pub struct Done {
-    done: Option<String>,
+    pub(super) done: Option<String>,
 }
 
 /// Outcomes of writes, by code, so a link cannot put words on the page.
@@ -92,11 +92,13 @@ fn done_text(code: &str) -> Option<&'static str> {
         "asked" => "Question sent; the case waits for the answer and its SLA clock is paused.",
         "user" => "User added.",
         "saved" => "Settings saved.",
+        "query_saved" => "Query saved.",
+        "query_deleted" => "Saved query deleted.",
         _ => return None,
     })
 }
 
-async fn chrome(
+pub(super) async fn chrome(
     state: &AppState,
     v: &Viewer,
     title: &str,
@@ -117,6 +119,7 @@ async fn chrome(
     item("/my", "My work", v.may(Permission::WorkCases));
     item("/search", "Search", v.may(Permission::ReadCases));
     item("/policies", "Policies", v.may(Permission::ReadPolicies));
+    item("/analytics", "Analytics", v.may(Permission::RunAnalytics));
     item(
         "/consultations",
         "Consultations",

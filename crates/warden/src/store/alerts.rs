@@ -1,0 +1,214 @@
+//! Alerts and the hourly counts the detectors read.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::cases::Params;
+use super::{Db, query_with_args};
+use crate::alerts::detect::{ReportText, ReporterCount, VolumeCount};
+use crate::clock::{from_millis, to_millis};
+use crate::domain::alert::{Alert, AlertKind, NewAlert};
+use crate::error::{Error, Result};
+
+const HOUR_MILLIS: i64 = 3_600_000;
+
+/// Reports per hour, policy, region and source since `since`.
+pub async fn volume_counts(db: &Db, since: DateTime<Utc>) -> Result<Vec<VolumeCount>> {
+    let rows = sqlx::query(
+        "SELECT r.received_at / $1 AS hour, r.policy_area, c.region, r.source, COUNT(*) \
+         FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 \
+         GROUP BY r.received_at / $1, r.policy_area, c.region, r.source",
+    )
+    .bind(HOUR_MILLIS)
+    .bind(to_millis(since))
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(VolumeCount {
+                hour: r.try_get(0)?,
+                policy: r.try_get(1)?,
+                region: r.try_get(2)?,
+                source: r.try_get(3)?,
+                reports: r.try_get::<i64, _>(4)?.max(0) as u64,
+            })
+        })
+        .collect()
+}
+
+/// Distinct reporters per hour and case since `since`.
+pub async fn reporter_counts(db: &Db, since: DateTime<Utc>) -> Result<Vec<ReporterCount>> {
+    let rows = sqlx::query(
+        "SELECT r.received_at / $1 AS hour, r.case_id, c.restricted_team, COUNT(DISTINCT r.reporter_id) \
+         FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 \
+         GROUP BY r.received_at / $1, r.case_id, c.restricted_team",
+    )
+    .bind(HOUR_MILLIS)
+    .bind(to_millis(since))
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ReporterCount {
+                hour: r.try_get(0)?,
+                case_id: r.try_get(1)?,
+                restricted_team: r.try_get(2)?,
+                reporters: u32::try_from(r.try_get::<i64, _>(3)?).unwrap_or(u32::MAX),
+            })
+        })
+        .collect()
+}
+
+/// The words of each report since `since` on cases open to everyone: its own text and the
+/// reported content's. Restricted cases stay out, so no term from them shows in an alert.
+pub async fn report_texts(db: &Db, since: DateTime<Utc>) -> Result<Vec<ReportText>> {
+    let rows = sqlx::query(
+        "SELECT r.received_at / $1 AS hour, r.body FROM reports r JOIN cases c ON c.id = r.case_id \
+         WHERE r.received_at >= $2 AND c.restricted_team IS NULL ORDER BY r.received_at",
+    )
+    .bind(HOUR_MILLIS)
+    .bind(to_millis(since))
+    .fetch_all(db.reader())
+    .await?;
+    let mut texts = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let body: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>(1)?)?;
+        let said = body["text"].as_str().unwrap_or_default();
+        let content = body["subject"]["snapshot"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        texts.push(ReportText {
+            hour: r.try_get(0)?,
+            text: format!("{said}\n{content}"),
+        });
+    }
+    Ok(texts)
+}
+
+/// The last alert stored for a signal: when (its hour's start) and its score.
+pub async fn last_alert(
+    db: &Db,
+    kind: AlertKind,
+    key: &str,
+) -> Result<Option<(DateTime<Utc>, f64)>> {
+    let row = sqlx::query(
+        "SELECT bucket_start, score FROM alerts WHERE kind = $1 AND alert_key = $2 \
+         ORDER BY bucket_start DESC LIMIT 1",
+    )
+    .bind(kind.as_str())
+    .bind(key.to_string())
+    .fetch_optional(db.reader())
+    .await?;
+    row.map(|r| Ok((from_millis(r.try_get(0)?), r.try_get(1)?)))
+        .transpose()
+}
+
+/// Stores an alert unless the same signal and hour is stored already (another scan, another
+/// server); its id if it is new.
+pub async fn insert_alert(db: &Db, a: &NewAlert, at: DateTime<Utc>) -> Result<Option<i64>> {
+    let mut tx = db.begin().await?;
+    let done = sqlx::query(
+        "INSERT INTO alerts (kind, alert_key, bucket_start, count, expected, typical_low, \
+         typical_high, score, explanation, case_id, restricted_team, raised_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (kind, alert_key, bucket_start) DO NOTHING RETURNING id",
+    )
+    .bind(a.kind.as_str())
+    .bind(a.key.clone())
+    .bind(a.hour * HOUR_MILLIS)
+    .bind(a.count)
+    .bind(a.expected)
+    .bind(a.typical_low)
+    .bind(a.typical_high)
+    .bind(a.score)
+    .bind(a.explanation.clone())
+    .bind(a.case_id)
+    .bind(a.restricted_team.clone())
+    .bind(to_millis(at))
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    done.map(|r| Ok(r.try_get(0)?)).transpose()
+}
+
+const ALERT_COLUMNS: &str = "a.id, a.kind, a.alert_key, a.bucket_start, a.count, a.expected, \
+     a.typical_low, a.typical_high, a.score, a.explanation, a.case_id, a.raised_at, u.username, \
+     a.acknowledged_at, a.outcome FROM alerts a LEFT JOIN users u ON u.id = a.acknowledged_by";
+
+fn alert_from_row(r: &sqlx::any::AnyRow) -> Result<Alert> {
+    let kind: String = r.try_get(1)?;
+    Ok(Alert {
+        id: r.try_get(0)?,
+        kind: AlertKind::parse(&kind)
+            .ok_or_else(|| Error::Internal(format!("stored alert kind {kind}")))?,
+        key: r.try_get(2)?,
+        bucket_start: from_millis(r.try_get(3)?),
+        count: r.try_get(4)?,
+        expected: r.try_get(5)?,
+        typical_low: r.try_get(6)?,
+        typical_high: r.try_get(7)?,
+        score: r.try_get(8)?,
+        explanation: r.try_get(9)?,
+        case_id: r.try_get(10)?,
+        raised_at: from_millis(r.try_get(11)?),
+        acknowledged_by: r.try_get(12)?,
+        acknowledged_at: r.try_get::<Option<i64>, _>(13)?.map(from_millis),
+        outcome: r.try_get(14)?,
+    })
+}
+
+/// Alerts these teams may see, newest hour first; open ones only unless `include_acknowledged`.
+pub async fn list_alerts(
+    db: &Db,
+    teams: &[String],
+    include_acknowledged: bool,
+    limit: i64,
+) -> Result<Vec<Alert>> {
+    let mut p = Params::default();
+    let visible = p.visible_to(teams);
+    let open = if include_acknowledged {
+        ""
+    } else {
+        " AND a.acknowledged_at IS NULL"
+    };
+    let limit = p.int(limit);
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} WHERE {visible}{open} ORDER BY a.bucket_start DESC, a.id DESC LIMIT {limit}"
+    );
+    let rows = query_with_args(sql, &p.0).fetch_all(db.reader()).await?;
+    rows.iter().map(alert_from_row).collect()
+}
+
+pub async fn get_alert(db: &Db, id: i64, teams: &[String]) -> Result<Option<Alert>> {
+    let mut p = Params::default();
+    let id = p.int(id);
+    let visible = p.visible_to(teams);
+    let sql = format!("SELECT {ALERT_COLUMNS} WHERE a.id = {id} AND {visible}");
+    let row = query_with_args(sql, &p.0)
+        .fetch_optional(db.reader())
+        .await?;
+    row.as_ref().map(alert_from_row).transpose()
+}
+
+/// Marks an alert acknowledged with what came of it; false if someone was quicker.
+pub async fn acknowledge(
+    db: &Db,
+    id: i64,
+    by: i64,
+    outcome: &str,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let done = sqlx::query(
+        "UPDATE alerts SET acknowledged_by = $1, acknowledged_at = $2, outcome = $3 \
+         WHERE id = $4 AND acknowledged_at IS NULL",
+    )
+    .bind(by)
+    .bind(to_millis(at))
+    .bind(outcome.to_string())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
