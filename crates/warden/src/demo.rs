@@ -632,7 +632,12 @@ pub async fn seed_with_media(
         )
         .await?;
     }
-    let planted = plant_campaign(&desk, &clock, &platform, now).await?;
+    // A desk asked for no reports (a clean slate for a walkthrough) gets no campaign either.
+    let planted = if reports > 0 {
+        plant_campaign(&desk, &clock, &platform, now).await?
+    } else {
+        0
+    };
     clock.set(now);
     while review::sweep_breaches(&desk).await? > 0 {}
     enforcement::expire_actions(&desk).await?;
