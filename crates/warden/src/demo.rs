@@ -661,7 +661,7 @@ async fn plant_campaign(
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let hour = crate::alerts::detect::hour_of(now) - 1;
-    let start = DateTime::from_timestamp(hour * 3600, 0).unwrap_or(now);
+    let start = crate::alerts::detect::start_of(hour).and_utc();
     for i in 0..CAMPAIGN_REPORTERS {
         clock.set(start + Duration::seconds(i as i64 * 3600 / CAMPAIGN_REPORTERS as i64));
         let report = NewReport {

@@ -11,7 +11,7 @@ use crate::domain::alert::{AlertKind, NewAlert};
 /// Alerts are counted in hours: long enough for a low-volume policy to show a shape, short
 /// enough to see a campaign within the hour it starts.
 pub const BUCKET: TimeDelta = TimeDelta::hours(1);
-const BUCKET_MILLIS: i64 = 3_600_000;
+pub const BUCKET_MILLIS: i64 = 3_600_000;
 
 /// At most this many series (policy × region × source) are followed at once.
 const VOLUME_SERIES: usize = 20_000;
@@ -47,7 +47,8 @@ pub fn hour_of(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis().div_euclid(BUCKET_MILLIS)
 }
 
-fn start_of(hour: i64) -> NaiveDateTime {
+/// The start of an hour counted since the Unix epoch.
+pub fn start_of(hour: i64) -> NaiveDateTime {
     DateTime::from_timestamp_millis(hour * BUCKET_MILLIS)
         .unwrap_or_default()
         .naive_utc()

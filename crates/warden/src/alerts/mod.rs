@@ -5,7 +5,7 @@
 
 pub mod detect;
 
-use chrono::{DateTime, TimeDelta};
+use chrono::TimeDelta;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -81,10 +81,11 @@ async fn admitted(desk: &Desk, alert: &NewAlert) -> Result<bool> {
     let last = alerts::last_alert(&desk.db, alert.kind, &alert.key)
         .await?
         .map(|(at, score)| (at.naive_utc(), trends::surprise_of(score)));
-    let at = DateTime::from_timestamp(alert.hour * 3600, 0)
-        .unwrap_or_default()
-        .naive_utc();
-    Ok(COOL_DOWN.admits(last, at, trends::surprise_of(alert.score)))
+    Ok(COOL_DOWN.admits(
+        last,
+        detect::start_of(alert.hour),
+        trends::surprise_of(alert.score),
+    ))
 }
 
 pub async fn list(desk: &Desk, actor: &Actor, include_acknowledged: bool) -> Result<Vec<Alert>> {

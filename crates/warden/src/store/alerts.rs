@@ -2,26 +2,34 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::cases::Params;
 use super::{Db, query_with_args};
-use crate::alerts::detect::{ReportText, ReporterCount, VolumeCount};
+use crate::alerts::detect::{BUCKET_MILLIS, ReportText, ReporterCount, VolumeCount};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::alert::{Alert, AlertKind, NewAlert};
 use crate::error::{Error, Result};
 
-const HOUR_MILLIS: i64 = 3_600_000;
+/// Rows of a query over the reports received since `since`, whose `$1` is the hour's length in
+/// milliseconds (to count by hour) and `$2` the start.
+async fn since_by_hour(db: &Db, sql: &'static str, since: DateTime<Utc>) -> Result<Vec<AnyRow>> {
+    Ok(sqlx::query(sql)
+        .bind(BUCKET_MILLIS)
+        .bind(to_millis(since))
+        .fetch_all(db.reader())
+        .await?)
+}
 
 /// Reports per hour, policy, region and source since `since`.
 pub async fn volume_counts(db: &Db, since: DateTime<Utc>) -> Result<Vec<VolumeCount>> {
-    let rows = sqlx::query(
+    let rows = since_by_hour(
+        db,
         "SELECT r.received_at / $1 AS hour, r.policy_area, c.region, r.source, COUNT(*) \
          FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 \
          GROUP BY r.received_at / $1, r.policy_area, c.region, r.source",
+        since,
     )
-    .bind(HOUR_MILLIS)
-    .bind(to_millis(since))
-    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -38,14 +46,13 @@ pub async fn volume_counts(db: &Db, since: DateTime<Utc>) -> Result<Vec<VolumeCo
 
 /// Distinct reporters per hour and case since `since`.
 pub async fn reporter_counts(db: &Db, since: DateTime<Utc>) -> Result<Vec<ReporterCount>> {
-    let rows = sqlx::query(
+    let rows = since_by_hour(
+        db,
         "SELECT r.received_at / $1 AS hour, r.case_id, c.restricted_team, COUNT(DISTINCT r.reporter_id) \
          FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 \
          GROUP BY r.received_at / $1, r.case_id, c.restricted_team",
+        since,
     )
-    .bind(HOUR_MILLIS)
-    .bind(to_millis(since))
-    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
@@ -62,13 +69,12 @@ pub async fn reporter_counts(db: &Db, since: DateTime<Utc>) -> Result<Vec<Report
 /// The words of each report since `since` on cases open to everyone: its own text and the
 /// reported content's. Restricted cases stay out, so no term from them shows in an alert.
 pub async fn report_texts(db: &Db, since: DateTime<Utc>) -> Result<Vec<ReportText>> {
-    let rows = sqlx::query(
+    let rows = since_by_hour(
+        db,
         "SELECT r.received_at / $1 AS hour, r.body FROM reports r JOIN cases c ON c.id = r.case_id \
          WHERE r.received_at >= $2 AND c.restricted_team IS NULL ORDER BY r.received_at",
+        since,
     )
-    .bind(HOUR_MILLIS)
-    .bind(to_millis(since))
-    .fetch_all(db.reader())
     .await?;
     let mut texts = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -115,7 +121,7 @@ pub async fn insert_alert(db: &Db, a: &NewAlert, at: DateTime<Utc>) -> Result<Op
     )
     .bind(a.kind.as_str())
     .bind(a.key.clone())
-    .bind(a.hour * HOUR_MILLIS)
+    .bind(a.hour * BUCKET_MILLIS)
     .bind(a.count)
     .bind(a.expected)
     .bind(a.typical_low)
