@@ -29,4 +29,7 @@ pub use series::{
     DetectSummary, Point, SeriesError, detect, detect_csv, parse_timestamp, read_series,
     write_detections,
 };
-pub use terms::{EmergingTerms, EmergingTermsConfig, MIN_WORD_CHARS, RisingTerm, extract_terms};
+pub use terms::{
+    EmergingTerms, EmergingTermsConfig, MIN_WORD_CHARS, RisingGroup, RisingTerm, TOGETHER,
+    extract_terms, group_rising,
+};

@@ -444,14 +444,30 @@ impl EmergingTerms {
     where
         I: IntoIterator<Item = &'a str>,
     {
+        let terms: Vec<Vec<String>> = texts.into_iter().map(extract_terms).collect();
+        self.observe_terms(&terms)
+    }
+
+    /// As [`EmergingTerms::observe_texts`], with the rising terms that arrive together (in
+    /// mostly the same texts: one campaign's link, its wording, its currency) gathered into one
+    /// [`RisingGroup`] each, most surprising first.
+    pub fn observe_texts_grouped<'a, I>(&mut self, texts: I) -> Vec<RisingGroup>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let terms: Vec<Vec<String>> = texts.into_iter().map(extract_terms).collect();
+        let rising = self.observe_terms(&terms);
+        group_rising(rising, &terms)
+    }
+
+    fn observe_terms(&mut self, terms: &[Vec<String>]) -> Vec<RisingTerm> {
         let mut counts: HashMap<String, u32> = HashMap::new();
-        let mut total = 0u32;
-        for text in texts {
-            total = total.saturating_add(1);
-            for term in extract_terms(text) {
-                *counts.entry(term).or_insert(0) += 1;
+        for text in terms {
+            for term in text {
+                *counts.entry(term.clone()).or_insert(0) += 1;
             }
         }
+        let total = u32::try_from(terms.len()).unwrap_or(u32::MAX);
         self.observe_counts(counts, total)
     }
 
@@ -527,6 +543,85 @@ impl EmergingTerms {
     }
 }
 
+/// Rising terms that arrived together: the one that names the trend best, and the others seen
+/// in mostly the same texts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RisingGroup {
+    /// A web host if there is one (the most specific thing to act on), else the most surprising.
+    pub lead: RisingTerm,
+    /// The other terms, most surprising first.
+    pub with: Vec<String>,
+    /// Texts containing any term of the group.
+    pub texts: u32,
+}
+
+/// Two rising terms belong together when this share of the texts of the rarer one also hold
+/// the other.
+pub const TOGETHER: f64 = 0.8;
+
+/// Gathers rising terms by the texts they share (see [`TOGETHER`]): each group is led by its
+/// best name, and every term joins the first group whose lead it mostly shares texts with.
+pub fn group_rising(rising: Vec<RisingTerm>, texts: &[Vec<String>]) -> Vec<RisingGroup> {
+    let rising_terms: HashSet<&str> = rising.iter().map(|r| r.term.as_str()).collect();
+    let mut holders: HashMap<&str, HashSet<usize>> = HashMap::new();
+    for (i, text) in texts.iter().enumerate() {
+        for term in text {
+            if rising_terms.contains(term.as_str()) {
+                holders.entry(term.as_str()).or_default().insert(i);
+            }
+        }
+    }
+    let empty = HashSet::new();
+    let held = |t: &str| holders.get(t).unwrap_or(&empty);
+    let mut order = rising;
+    let is_host = |t: &RisingTerm| t.term.contains('.');
+    order.sort_by(|a, b| {
+        is_host(b)
+            .cmp(&is_host(a))
+            .then(b.score.total_cmp(&a.score))
+            .then(b.texts.cmp(&a.texts))
+            .then(a.term.cmp(&b.term))
+    });
+    let mut groups: Vec<(RisingTerm, Vec<RisingTerm>, HashSet<usize>)> = Vec::new();
+    for term in order {
+        let mine = held(&term.term);
+        let home = groups.iter_mut().find(|(lead, _, _)| {
+            let theirs = held(&lead.term);
+            let shared = mine.intersection(theirs).count() as f64;
+            let rarer = mine.len().min(theirs.len()).max(1) as f64;
+            shared / rarer >= TOGETHER
+        });
+        match home {
+            Some((_, with, union)) => {
+                union.extend(mine.iter().copied());
+                with.push(term);
+            }
+            None => groups.push((term, Vec::new(), mine.clone())),
+        }
+    }
+    let mut out: Vec<RisingGroup> = groups
+        .into_iter()
+        .map(|(lead, mut with, union)| {
+            with.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.term.cmp(&b.term)));
+            RisingGroup {
+                texts: u32::try_from(union.len())
+                    .unwrap_or(u32::MAX)
+                    .max(lead.texts),
+                lead,
+                with: with.into_iter().map(|t| t.term).collect(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.lead
+            .score
+            .total_cmp(&a.lead.score)
+            .then(b.texts.cmp(&a.texts))
+            .then(a.lead.term.cmp(&b.lead.term))
+    });
+    out
+}
+
 /// The share of a term as of bucket `now`, with the buckets since its update counted as zeros.
 fn decayed(history: TermHistory, now: u64, keep: f64) -> f64 {
     let idle = now.saturating_sub(history.updated);
@@ -536,6 +631,70 @@ fn decayed(history: TermHistory, now: u64, keep: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rising(term: &str, texts: u32, score: f64) -> RisingTerm {
+        RisingTerm {
+            term: term.into(),
+            texts,
+            expected: 0.1,
+            score,
+            new: true,
+        }
+    }
+
+    #[test]
+    fn terms_of_one_campaign_are_one_group_led_by_its_link() {
+        let campaign = |i: usize| {
+            let mut t = vec![
+                "crypto".to_string(),
+                "gains.example".into(),
+                "wallet".into(),
+            ];
+            if i % 2 == 0 {
+                t.push("urgent".into());
+            }
+            t
+        };
+        let mut texts: Vec<Vec<String>> = (0..10).map(campaign).collect();
+        // A second, unrelated rise in other texts.
+        texts.extend((0..6).map(|_| vec!["election".to_string(), "ballot".into()]));
+        texts.push(vec!["wallet".into()]);
+        let groups = group_rising(
+            vec![
+                rising("wallet", 11, 0.99999),
+                rising("crypto", 10, 0.99995),
+                rising("gains.example", 10, 0.9999),
+                rising("urgent", 5, 0.9999),
+                rising("election", 6, 0.99999),
+                rising("ballot", 6, 0.99998),
+            ],
+            &texts,
+        );
+        assert_eq!(groups.len(), 2, "{groups:?}");
+        let link = groups
+            .iter()
+            .find(|g| g.lead.term == "gains.example")
+            .unwrap();
+        assert_eq!(link.with, ["wallet", "crypto", "urgent"]);
+        assert_eq!(link.texts, 11, "any term of the group counts its text");
+        let vote = groups.iter().find(|g| g.lead.term == "election").unwrap();
+        assert_eq!(vote.with, ["ballot"]);
+    }
+
+    #[test]
+    fn terms_in_different_texts_stay_apart() {
+        let texts = vec![
+            vec!["alpha".to_string()],
+            vec!["alpha".to_string()],
+            vec!["beta".to_string()],
+            vec!["beta".to_string(), "alpha".into()],
+        ];
+        let groups = group_rising(
+            vec![rising("alpha", 3, 0.9999), rising("beta", 2, 0.9999)],
+            &texts,
+        );
+        assert_eq!(groups.len(), 2, "half the texts shared is not together");
+    }
 
     #[test]
     fn words_are_lowercased_and_filtered() {

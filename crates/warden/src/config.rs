@@ -63,6 +63,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub analytics: AnalyticsConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
     /// A reply template file replacing the built-in templates.
     #[serde(default)]
     pub templates_file: Option<std::path::PathBuf>,
@@ -210,6 +212,14 @@ impl Default for AnalyticsConfig {
     }
 }
 
+/// Where spike and trend alerts are announced: each new alert (except those about a restricted
+/// case) is posted there through the outbox, signed like every delivery, topic `alert`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    pub webhook_url: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StatementsConfig {
@@ -320,6 +330,14 @@ impl Config {
         {
             errors.push(FieldError::new(
                 "delivery.endpoint",
+                "must be an http(s) URL",
+            ));
+        }
+        if let Some(e) = &self.alerts.webhook_url
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            errors.push(FieldError::new(
+                "alerts.webhook_url",
                 "must be an http(s) URL",
             ));
         }

@@ -187,23 +187,42 @@ pub fn emerging_term_alerts(
     let first = by_hour.keys().next().copied().unwrap_or(hours.end);
     for hour in hours.start.max(first)..hours.end {
         let texts = by_hour.remove(&hour).unwrap_or_default();
-        let rising = tracker.observe_texts(texts);
+        let groups = tracker.observe_texts_grouped(texts);
         if hour < alert_from {
             continue;
         }
-        for r in rising {
+        // One alert per trend: a campaign's link, wording and currency rise together.
+        for g in groups {
+            let r = &g.lead;
+            let with = match g.with.len() {
+                0 => String::new(),
+                n => {
+                    let shown: Vec<String> = g
+                        .with
+                        .iter()
+                        .take(SHOWN_COMPANIONS)
+                        .map(|t| format!("\u{201c}{t}\u{201d}"))
+                        .collect();
+                    let more = n.saturating_sub(SHOWN_COMPANIONS);
+                    if more > 0 {
+                        format!(" (with {} and {more} more)", shown.join(", "))
+                    } else {
+                        format!(" (with {})", shown.join(", "))
+                    }
+                }
+            };
             let explanation = format!(
-                "\u{201c}{}\u{201d} in {} reports {}, typically {}",
+                "\u{201c}{}\u{201d}{with} in {} reports {}, typically {}",
                 r.term,
                 r.texts,
                 trends::bucket_wording(BUCKET),
-                typically(&r)
+                typically(r)
             );
             alerts.push(rising_alert(
                 AlertKind::EmergingTerm,
                 r.term.clone(),
                 hour,
-                &r,
+                r,
                 explanation,
                 None,
                 None,
@@ -212,6 +231,9 @@ pub fn emerging_term_alerts(
     }
     alerts
 }
+
+/// Terms named beside the lead of a rising group; the rest are counted.
+const SHOWN_COMPANIONS: usize = 4;
 
 fn typically(r: &RisingTerm) -> String {
     if r.new {
@@ -359,6 +381,15 @@ mod tests {
             .find(|a| a.key == "win-prizes.example")
             .unwrap();
         assert_eq!(host.kind, AlertKind::EmergingTerm);
-        assert!(host.explanation.contains("in 25 reports in the last hour"));
+        assert_eq!(
+            host.explanation,
+            "\u{201c}win-prizes.example\u{201d} (with \u{201c}fake\u{201d}, \u{201c}giveaway\u{201d}) \
+             in 25 reports in the last hour, typically never seen before"
+        );
+        assert_eq!(
+            alerts.len(),
+            1,
+            "the campaign's words come with its link: {keys:?}"
+        );
     }
 }

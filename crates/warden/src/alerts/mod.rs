@@ -62,11 +62,19 @@ pub async fn scan(desk: &Desk) -> Result<ScanSummary> {
         alert_from,
     ));
     let mut summary = ScanSummary::default();
+    let announce: Option<fn(i64, &NewAlert) -> serde_json::Value> = desk
+        .config
+        .alerts
+        .webhook_url
+        .is_some()
+        .then_some(announcement);
     // Oldest hour first, so the cool-down of a signal counts from its first alert.
     found.sort_by_key(|a| a.hour);
     for alert in found {
         if admitted(desk, &alert).await?
-            && alerts::insert_alert(&desk.db, &alert, now).await?.is_some()
+            && alerts::insert_alert(&desk.db, &alert, now, announce)
+                .await?
+                .is_some()
         {
             summary.raised += 1;
             tracing::info!(kind = alert.kind.as_str(), key = %alert.key, "{}", alert.explanation);
@@ -75,6 +83,27 @@ pub async fn scan(desk: &Desk) -> Result<ScanSummary> {
         }
     }
     Ok(summary)
+}
+
+/// The outbox topic of alert announcements, which go to the alerts webhook.
+pub const ALERT_TOPIC: &str = "alert";
+
+/// What the alerts webhook is told of a new alert: enough to act on, in plain words.
+pub fn announcement(id: i64, a: &NewAlert) -> serde_json::Value {
+    serde_json::json!({
+        "alert_id": id,
+        "kind": a.kind,
+        "key": a.key,
+        "hour_start": detect::start_of(a.hour).and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "count": a.count,
+        "expected": a.expected,
+        "typical_low": a.typical_low,
+        "typical_high": a.typical_high,
+        "score": a.score,
+        "explanation": a.explanation,
+        "case_id": a.case_id,
+        "text": format!("Warden alert: {}", a.explanation),
+    })
 }
 
 async fn admitted(desk: &Desk, alert: &NewAlert) -> Result<bool> {

@@ -5,6 +5,8 @@
 //! write, under a time limit and a row cap (`store::analytics`). Queries can be saved and shared
 //! with a team. The HTTP API, the console page and `warden sql` all come through here.
 
+pub mod charts;
+pub mod kpis;
 pub mod sql;
 pub mod views;
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::signature::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, sign};
 use crate::access::{Actor, Permission};
+use crate::alerts::ALERT_TOPIC;
 use crate::config::DeliveryConfig;
 use crate::desk::Desk;
 use crate::error::{Error, Result};
@@ -85,25 +86,44 @@ impl Deliverer {
         })
     }
 
-    /// Delivers what is due now; returns how many rows were tried.
+    /// Delivers what is due now; returns how many rows were tried. Alert announcements go to the
+    /// alerts webhook, everything else to the platform; rows for a receiver not configured wait.
     pub async fn deliver_due(&self) -> Result<usize> {
         let cfg = &self.desk.config.delivery;
-        let Some(endpoint) = cfg.endpoint.as_deref() else {
-            return Ok(0);
+        let platform = cfg.endpoint.as_deref();
+        let alerts_hook = self.desk.config.alerts.webhook_url.as_deref();
+        let topics = match (platform, alerts_hook) {
+            (None, None) => return Ok(0),
+            (Some(_), None) => store::Topics::AllBut(ALERT_TOPIC),
+            (None, Some(_)) => store::Topics::Only(ALERT_TOPIC),
+            (Some(_), Some(_)) => store::Topics::All,
         };
         let now = self.desk.now();
         // The lock outlives a request that runs to its timeout, so no other worker takes the row
         // while this one may still deliver it.
         let timeout = i64::try_from(cfg.timeout_seconds).unwrap_or(60);
         let lock_until = now + chrono::Duration::seconds(2 * timeout + 5);
-        let due =
-            store::take_due(&self.desk.db, &self.worker, now, lock_until, cfg.batch_size).await?;
+        let due = store::take_due(
+            &self.desk.db,
+            &self.worker,
+            now,
+            lock_until,
+            cfg.batch_size,
+            topics,
+        )
+        .await?;
         let secret = cfg.secret();
         // The batch's tries run together, so one slow answer does not hold up the rest.
         let mut tries = tokio::task::JoinSet::new();
         for (i, d) in due.iter().enumerate() {
+            let (endpoint, receiver) = if d.topic == ALERT_TOPIC {
+                (alerts_hook, "the alerts webhook")
+            } else {
+                (platform, "the platform")
+            };
+            let Some(endpoint) = endpoint else { continue };
             let request = self.request(endpoint, secret.as_bytes(), d);
-            tries.spawn(async move { (i, send(request).await) });
+            tries.spawn(async move { (i, send(request, receiver).await) });
         }
         let mut outcomes: Vec<Outcome> = due
             .iter()
@@ -200,15 +220,12 @@ pub fn pause_after(idle: Duration, failures: u32) -> Duration {
         .min(MAX_FAILURE_PAUSE.max(idle))
 }
 
-async fn send(request: reqwest::RequestBuilder) -> Outcome {
+async fn send(request: reqwest::RequestBuilder, receiver: &str) -> Outcome {
     match request.send().await {
         Ok(r) if r.status().is_success() => Outcome::Delivered,
-        Ok(r) => Outcome::Failed(format!(
-            "the platform answered HTTP {}",
-            r.status().as_u16()
-        )),
-        Err(e) if e.is_timeout() => Outcome::Failed("the platform did not answer in time".into()),
-        Err(e) if e.is_connect() => Outcome::Failed("cannot connect to the platform".into()),
+        Ok(r) => Outcome::Failed(format!("{receiver} answered HTTP {}", r.status().as_u16())),
+        Err(e) if e.is_timeout() => Outcome::Failed(format!("{receiver} did not answer in time")),
+        Err(e) if e.is_connect() => Outcome::Failed(format!("cannot connect to {receiver}")),
         Err(e) => Outcome::Failed(format!("delivery failed: {e}")),
     }
 }

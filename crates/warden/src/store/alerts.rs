@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 
 use super::cases::Params;
 use super::{Db, query_with_args};
+use crate::alerts::ALERT_TOPIC;
 use crate::alerts::detect::{BUCKET_MILLIS, ReportText, ReporterCount, VolumeCount};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::alert::{Alert, AlertKind, NewAlert};
@@ -110,8 +111,15 @@ pub async fn last_alert(
 }
 
 /// Stores an alert unless the same signal and hour is stored already (another scan, another
-/// server); its id if it is new.
-pub async fn insert_alert(db: &Db, a: &NewAlert, at: DateTime<Utc>) -> Result<Option<i64>> {
+/// server); its id if it is new. With `announce` (the message, from the new id), a new alert open
+/// to everyone is queued in the same transaction for the alerts webhook, so none is stored
+/// without being announced.
+pub async fn insert_alert(
+    db: &Db,
+    a: &NewAlert,
+    at: DateTime<Utc>,
+    announce: Option<fn(i64, &NewAlert) -> serde_json::Value>,
+) -> Result<Option<i64>> {
     let mut tx = db.begin().await?;
     let done = sqlx::query(
         "INSERT INTO alerts (kind, alert_key, bucket_start, count, expected, typical_low, \
@@ -133,8 +141,23 @@ pub async fn insert_alert(db: &Db, a: &NewAlert, at: DateTime<Utc>) -> Result<Op
     .bind(to_millis(at))
     .fetch_optional(&mut *tx)
     .await?;
+    let id: Option<i64> = done.map(|r| r.try_get(0)).transpose()?;
+    if let Some(id) = id
+        && let Some(announcement) = announce
+        && a.restricted_team.is_none()
+    {
+        super::enforcement::enqueue(
+            &mut tx,
+            ALERT_TOPIC,
+            a.case_id,
+            &format!("alert-{id}"),
+            &announcement(id, a),
+            at,
+        )
+        .await?;
+    }
     tx.commit().await?;
-    done.map(|r| Ok(r.try_get(0)?)).transpose()
+    Ok(id)
 }
 
 const ALERT_COLUMNS: &str = "a.id, a.kind, a.alert_key, a.bucket_start, a.count, a.expected, \

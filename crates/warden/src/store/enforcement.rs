@@ -953,15 +953,30 @@ pub async fn enqueue(
     rows::insert_one(conn, &OUTBOX, row).await
 }
 
-/// Takes up to `limit` due deliveries for `worker` until `lock_until`. On PostgreSQL rows another
-/// worker is taking are skipped; on SQLite the single writer serialises takers.
+/// Which topics a worker takes: those whose receiver is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topics {
+    All,
+    Only(&'static str),
+    AllBut(&'static str),
+}
+
+/// Takes up to `limit` due deliveries of `topics` for `worker` until `lock_until`. On PostgreSQL
+/// rows another worker is taking are skipped; on SQLite the single writer serialises takers.
 pub async fn take_due(
     db: &Db,
     worker: &str,
     now: DateTime<Utc>,
     lock_until: DateTime<Utc>,
     limit: i64,
+    topics: Topics,
 ) -> Result<Vec<Delivery>> {
+    // Topics are names from the code, never input.
+    let topic = match topics {
+        Topics::All => String::new(),
+        Topics::Only(t) => format!(" AND topic = '{t}'"),
+        Topics::AllBut(t) => format!(" AND topic <> '{t}'"),
+    };
     let skip = match db.engine {
         super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         super::Engine::Sqlite => "",
@@ -970,7 +985,7 @@ pub async fn take_due(
     let rows = dynamic(format!(
         "UPDATE outbox SET locked_by = $1, locked_until = $2 WHERE id IN (\
            SELECT id FROM outbox WHERE state IN ('pending', 'failed') AND next_attempt_at <= $3 \
-           AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at, id LIMIT $4{skip}) \
+           AND (locked_until IS NULL OR locked_until < $3){topic} ORDER BY next_attempt_at, id LIMIT $4{skip}) \
          RETURNING {}",
         DELIVERY_COLUMNS.trim_end_matches(" FROM outbox")
     ))

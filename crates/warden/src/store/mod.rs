@@ -9,6 +9,7 @@ pub mod analytics;
 pub mod cases;
 pub mod console;
 pub mod enforcement;
+pub mod kpis;
 pub mod rows;
 pub mod search;
 pub mod users;

@@ -1,4 +1,5 @@
-//! `/api/v1/analytics`: the views' documentation, running read-only SQL, saved queries.
+//! `/api/v1/analytics` and `/api/v1/kpis`: the views' documentation, running read-only SQL, saved
+//! queries, and the desk's key figures.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,6 +12,7 @@ use super::AppState;
 use super::auth::Authenticated;
 use super::problem::{ApiJson, Path, Problem, Query};
 use crate::access::Permission;
+use crate::analytics::kpis::{self, Dashboard, KpiRequest};
 use crate::analytics::views::{ColumnType, VIEWS};
 use crate::analytics::{self, ResultTable, SavedQuery, SavedQueryInput};
 use crate::error::Result;
@@ -182,4 +184,18 @@ pub async fn delete_saved(
 ) -> Result<StatusCode> {
     analytics::delete(&state.desk, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The desk's key figures for a time range, in total and by one dimension: intake and closures
+/// per bucket, the backlog and its age, time to first response and to resolution (p50/p90), SLA
+/// compliance and the appeal overturn rate. Restricted cases count only for their teams.
+#[utoipa::path(get, path = "/api/v1/kpis", tag = "analytics", params(KpiRequest),
+    responses((status = 200, body = Dashboard), (status = 422, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn key_figures(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Query(q): Query<KpiRequest>,
+) -> Result<Json<Dashboard>> {
+    Ok(Json(kpis::dashboard(&state.desk, &actor, &q).await?))
 }

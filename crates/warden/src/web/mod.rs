@@ -271,6 +271,7 @@ fn api_router() -> OpenApiRouter<AppState> {
             analytics_api::save_query
         ))
         .routes(routes!(analytics_api::delete_saved))
+        .routes(routes!(analytics_api::key_figures))
 }
 
 /// The API's routes and its OpenAPI document, generated from the handlers.

@@ -24,6 +24,8 @@ struct AnalyticsPage {
     error: Option<String>,
     result: Option<ResultTable>,
     cells: Vec<Vec<String>>,
+    /// The result for the chart script; `<` escaped so no value can end the script block.
+    result_json: String,
     saved: Vec<SavedQuery>,
     teams: Vec<String>,
     views: ViewCatalogue,
@@ -93,7 +95,13 @@ async fn page(
         })
         .unwrap_or_default();
     let limits = analytics::Limits::of(&state.desk);
+    let result_json = result
+        .as_ref()
+        .and_then(|t| serde_json::to_string(t).ok())
+        .unwrap_or_else(|| "null".into())
+        .replace('<', "\\u003c");
     html(AnalyticsPage {
+        result_json,
         chrome: chrome(state, v, "Analytics · SQL", "/analytics", &Done { done }).await?,
         sql,
         error,

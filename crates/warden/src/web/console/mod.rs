@@ -3,6 +3,7 @@
 //! the same operations as the API; what a role may not do is absent from its pages.
 
 mod analytics;
+mod dashboard;
 pub mod markdown;
 mod pages;
 
@@ -59,6 +60,9 @@ pub fn router() -> Router<AppState> {
             "/analytics/saved/{id}/delete",
             post(analytics::analytics_delete),
         )
+        .route("/dashboard", get(dashboard::dashboard_page))
+        .route("/alerts", get(dashboard::alerts_page))
+        .route("/alerts/{id}/acknowledge", post(dashboard::acknowledge))
         .route("/exposure", post(exposure))
         .route("/static/{file}", get(static_file))
 }
@@ -79,6 +83,26 @@ const STATIC: &[(&str, &str, &[u8])] = &[
         "console.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../../static/console.js"),
+    ),
+    (
+        "uplot-1.6.32.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../static/uplot-1.6.32.min.js"),
+    ),
+    (
+        "uplot-1.6.32.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../../static/uplot-1.6.32.min.css"),
+    ),
+    (
+        "uplot-LICENSE.txt",
+        "text/plain; charset=utf-8",
+        include_bytes!("../../../static/uplot-LICENSE.txt"),
+    ),
+    (
+        "charts.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../static/charts.js"),
     ),
     (
         "console.css",

@@ -94,6 +94,7 @@ fn done_text(code: &str) -> Option<&'static str> {
         "saved" => "Settings saved.",
         "query_saved" => "Query saved.",
         "query_deleted" => "Saved query deleted.",
+        "acknowledged" => "Alert acknowledged.",
         _ => return None,
     })
 }
@@ -119,6 +120,8 @@ pub(super) async fn chrome(
     item("/my", "My work", v.may(Permission::WorkCases));
     item("/search", "Search", v.may(Permission::ReadCases));
     item("/policies", "Policies", v.may(Permission::ReadPolicies));
+    item("/dashboard", "Dashboard", v.may(Permission::ReadCases));
+    item("/alerts", "Alerts", v.may(Permission::ReadCases));
     item("/analytics", "Analytics", v.may(Permission::RunAnalytics));
     item(
         "/consultations",
