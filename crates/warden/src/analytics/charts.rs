@@ -141,6 +141,7 @@ mod tests {
             to: "2026-05-03T00:00:00Z".parse().unwrap(),
             bucket: Bucket::Day,
             by: Some(Dimension::Region),
+            as_of: "2026-05-03T00:00:00Z".parse().unwrap(),
         };
         let counts = Counts {
             intake: vec![(0, "DE".into(), 2), (1, "FR".into(), 1)],

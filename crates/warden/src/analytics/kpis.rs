@@ -116,6 +116,8 @@ pub struct KpiQuery {
     pub to: DateTime<Utc>,
     pub bucket: Bucket,
     pub by: Option<Dimension>,
+    /// The instant the backlog is taken at: the end of the range, or now if that is sooner.
+    pub as_of: DateTime<Utc>,
 }
 
 impl KpiQuery {
@@ -212,6 +214,7 @@ pub fn parse_request(r: &KpiRequest, now: DateTime<Utc>) -> Result<KpiQuery> {
             to,
             bucket,
             by,
+            as_of: to.min(now).max(from),
         })
     } else {
         Err(Error::Invalid(errors))
@@ -332,9 +335,9 @@ pub struct GroupFigures {
     pub reports: u64,
     /// Cases closed in the range.
     pub closures: u64,
-    /// Cases open at the end of the range.
+    /// Cases open at the end of the range (or now, for a range not over yet).
     pub backlog: u64,
-    /// How long the cases open at the end of the range had been open, in hours.
+    /// How long those cases had been open by then, in hours.
     pub backlog_age_p50_hours: Option<f64>,
     pub backlog_age_p90_hours: Option<f64>,
     pub backlog_oldest_hours: Option<f64>,
@@ -361,7 +364,7 @@ pub struct Series {
     pub starts: Vec<DateTime<Utc>>,
     pub intake: Vec<u64>,
     pub closures: Vec<u64>,
-    /// Cases open at the end of each bucket.
+    /// Cases open at the end of each bucket (buckets still to come repeat the backlog of now).
     pub backlog: Vec<u64>,
     /// Intake of the largest groups, when broken down.
     pub intake_by_group: Vec<GroupSeries>,
@@ -399,7 +402,7 @@ pub struct Counts {
     pub reports: Vec<(String, u64)>,
     /// (group, cases open at the start of the range)
     pub open_at_start: Vec<(String, u64)>,
-    /// (group, age step start in ms, cases open at the end of the range)
+    /// (group, age step start in ms, cases open at `as_of`)
     pub open_at_end: Vec<(String, i64, u64)>,
     /// (group, duration step in ms, count, of them past the first-response deadline)
     pub first_responses: Vec<(String, i64, u64, u64)>,
@@ -719,6 +722,7 @@ mod tests {
             to: at("2026-05-04T00:00:00Z"),
             bucket: Bucket::Day,
             by: Some(Dimension::Queue),
+            as_of: at("2026-05-04T00:00:00Z"),
         };
         let counts = Counts {
             intake: vec![
@@ -772,6 +776,7 @@ mod tests {
             to: at("2026-05-02T00:00:00Z"),
             bucket: Bucket::Day,
             by: None,
+            as_of: at("2026-05-02T00:00:00Z"),
         };
         let counts = Counts {
             intake: vec![(0, String::new(), 3)],

@@ -48,19 +48,21 @@ fn count(r: &AnyRow, i: usize) -> Result<u64> {
 }
 
 /// Rows of one aggregate over cases (`c`) visible to `teams`: `shape` is the query with `{g}` for
-/// the group, `{from}`/`{to}` for the range, `{bucket}` for the bucket length, `{vis}` for the
-/// visibility rule.
+/// the group, `{from}`/`{to}` for the range, `{bucket}` for the bucket length, `{as_of}` for the
+/// instant of the backlog, `{vis}` for the visibility rule.
 async fn aggregate(db: &Db, teams: &[String], q: &KpiQuery, shape: &str) -> Result<Vec<AnyRow>> {
     let mut p = Params::default();
     let from = p.int(to_millis(q.from));
     let to = p.int(to_millis(q.to));
     let bucket = p.int(q.bucket.length().num_milliseconds());
+    let as_of = p.int(to_millis(q.as_of));
     let vis = p.visible_to(teams);
     let sql = shape
         .replace("{g}", group_of(q.by))
         .replace("{from}", &from)
         .replace("{to}", &to)
         .replace("{bucket}", &bucket)
+        .replace("{as_of}", &as_of)
         .replace("{vis}", &vis);
     Ok(query_with_args(sql, &p.0).fetch_all(db.reader()).await?)
 }
@@ -119,9 +121,9 @@ pub async fn counts(db: &Db, teams: &[String], q: &KpiQuery) -> Result<Counts> {
     }
 
     for r in run(format!(
-        "SELECT {{g}}, ({{to}} - c.opened_at) / 3600000 * 3600000, COUNT(*) FROM cases c \
+        "SELECT {{g}}, ({{as_of}} - c.opened_at) / 3600000 * 3600000, COUNT(*) FROM cases c \
          WHERE {} GROUP BY 1, 2",
-        open_at("{to}")
+        open_at("{as_of}")
     ))
     .await?
     {

@@ -98,6 +98,7 @@ const API: &[Row] = &[
     ("GET",    "/api/v1/analytics/saved",                  [Y,    Y,   N,   Y, Y,      N,      N,          N]),
     ("POST",   "/api/v1/analytics/saved",                  [Y,    Y,   N,   Y, Y,      N,      N,          N]),
     ("DELETE", "/api/v1/analytics/saved/{id}",             [Y,    Y,   N,   Y, Y,      N,      N,          N]),
+    ("GET",    "/api/v1/kpis",                             [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
     ("GET",    "/api/v1/openapi.json",                     [Y,    Y,   Y,   Y, Y,      Y,      Y,          Y]),
     ("GET",    "/healthz",                                 [Y,    Y,   Y,   Y, Y,      Y,      Y,          Y]),
     ("GET",    "/metrics",                                 [Y,    Y,   Y,   Y, Y,      Y,      Y,          Y]),
@@ -138,6 +139,9 @@ const CONSOLE: &[Row] = &[
     ("GET",    "/analytics",                         [Y,    Y,   N,   Y, Y,      N,      N,          N]),
     ("POST",   "/analytics",                         [Y,    Y,   N,   Y, Y,      N,      N,          N]),
     ("POST",   "/analytics/saved/{id}/delete",       [Y,    Y,   N,   Y, Y,      N,      N,          N]),
+    ("GET",    "/dashboard",                         [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("GET",    "/alerts",                            [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("POST",   "/alerts/{id}/acknowledge",           [Y,    Y,   N,   N, N,      N,      N,          N]),
     ("POST",   "/sign-out",                          [Y,    Y,   Y,   Y, Y,      Y,      N,          N]),
 ];
 
@@ -707,7 +711,7 @@ impl<'a> World<'a> {
             case_id: None,
             restricted_team: None,
         };
-        warden::store::alerts::insert_alert(&self.d.desk.db, &alert, self.d.desk.now())
+        warden::store::alerts::insert_alert(&self.d.desk.db, &alert, self.d.desk.now(), None)
             .await
             .unwrap()
             .expect("a new alert")
@@ -974,6 +978,10 @@ impl<'a> World<'a> {
             ("POST", "/analytics/saved/{id}/delete") => {
                 (at(self.saved_query(who, n).await), vec![])
             }
+            ("POST", "/alerts/{id}/acknowledge") => (
+                at(self.open_alert(n).await),
+                vec![("outcome", text("expected: a product launch"))],
+            ),
             ("GET", _) | ("POST", "/exposure" | "/sign-out") if !template.contains('{') => {
                 (template.into(), vec![])
             }

@@ -284,6 +284,7 @@ async fn the_api_describes_itself_and_reports_health_and_metrics() {
         "/api/v1/alerts",
         "/api/v1/alerts/{id}/acknowledge",
         "/api/v1/alerts/scan",
+        "/api/v1/kpis",
     ] {
         assert!(
             paths.contains_key(p),
@@ -292,7 +293,7 @@ async fn the_api_describes_itself_and_reports_health_and_metrics() {
     }
     assert_eq!(
         paths.len(),
-        49,
+        50,
         "a route was added without a test: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

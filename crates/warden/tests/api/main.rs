@@ -17,6 +17,7 @@ mod demo;
 mod enforcement;
 mod faults;
 mod intake;
+mod kpis;
 mod limits;
 mod outbox_faults;
 mod review;
