@@ -105,10 +105,30 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Reports for people who read rather than query.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Spike and trend detection.
     Trends {
         #[command(subcommand)]
         command: TrendsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// A self-contained HTML report (charts inline) of a week: volumes, SLA, top policies and
+    /// regions, alerts and what came of them, and a transparency summary of the week's
+    /// statements of reasons by DSA category, ground and automation.
+    Weekly {
+        /// The last day of the week (YYYY-MM-DD, UTC); yesterday without it.
+        #[arg(long)]
+        week_ending: Option<String>,
+        /// The file to write; standard output without it.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -394,6 +414,35 @@ pub async fn run(cli: Cli) -> Result<()> {
             let desk = open(&cli, &cli.database_url).await?;
             let (statements, batches) = export_statements(&desk, since, out.as_deref()).await?;
             eprintln!("{statements} statements in {batches} batches");
+            Ok(())
+        }
+        Command::Report {
+            command: ReportCommand::Weekly { week_ending, out },
+        } => {
+            let last_day = week_ending
+                .as_deref()
+                .map(|d| {
+                    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                        .map_err(|_| Error::field("week_ending", "must be a day, YYYY-MM-DD"))
+                })
+                .transpose()?;
+            let desk = open(&cli, &cli.database_url).await?;
+            let last_day =
+                last_day.unwrap_or_else(|| (desk.now() - chrono::TimeDelta::days(1)).date_naive());
+            let html = crate::analytics::report::weekly(&desk, last_day).await?;
+            match out {
+                Some(path) => {
+                    std::fs::write(path, &html).map_err(|e| {
+                        Error::field("out", format!("cannot write {}: {e}", path.display()))
+                    })?;
+                    eprintln!(
+                        "weekly report for the week ending {last_day} written to {}",
+                        path.display()
+                    );
+                }
+                None => print!("{html}"),
+            }
+            desk.db.close().await;
             Ok(())
         }
         Command::Token {

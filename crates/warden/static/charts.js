@@ -43,14 +43,15 @@
           range: function (u, min, max) { return [min - 0.5, max + 0.5]; },
         }
       : { time: true };
+    // Categories: one tick per bar, named; long or many names are turned to fit.
+    const slanted = labels.length > 6 || labels.some(function (l) { return l.length > 10; });
     const xAxis = categorical
       ? {
-          incrs: [1],
-          values: function (u, splits) {
-            return splits.map(function (v) { return Number.isInteger(v) ? (labels[v] || '') : ''; });
-          },
-          rotate: labels.length > 8 ? -45 : 0,
-          size: labels.length > 8 ? 80 : 40,
+          splits: function () { return labels.map(function (_, i) { return i; }); },
+          values: function (u, splits) { return splits.map(function (i) { return labels[i] || ''; }); },
+          rotate: slanted ? -40 : 0,
+          size: slanted ? 110 : 40,
+          gap: 4,
         }
       : {};
     return {

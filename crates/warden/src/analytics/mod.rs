@@ -7,6 +7,7 @@
 
 pub mod charts;
 pub mod kpis;
+pub mod report;
 pub mod sql;
 pub mod views;
 

@@ -208,6 +208,26 @@ pub async fn list_alerts(
     rows.iter().map(alert_from_row).collect()
 }
 
+/// Alerts about the hours from `from` to `to` that these teams may see, acknowledged or not,
+/// oldest first.
+pub async fn alerts_between(
+    db: &Db,
+    teams: &[String],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Alert>> {
+    let mut p = Params::default();
+    let from = p.int(to_millis(from));
+    let to = p.int(to_millis(to));
+    let visible = p.visible_to(teams);
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS} WHERE a.bucket_start >= {from} AND a.bucket_start < {to} AND {visible} \
+         ORDER BY a.bucket_start, a.id"
+    );
+    let rows = query_with_args(sql, &p.0).fetch_all(db.reader()).await?;
+    rows.iter().map(alert_from_row).collect()
+}
+
 pub async fn get_alert(db: &Db, id: i64, teams: &[String]) -> Result<Option<Alert>> {
     let mut p = Params::default();
     let id = p.int(id);

@@ -265,3 +265,94 @@ async fn the_dashboard_page_shows_the_figures_and_their_charts() {
     assert!(page.contains("<option>queue</option>"));
     assert!(!page.contains("<option>reviewer</option>"));
 }
+
+#[tokio::test]
+async fn warden_report_weekly_writes_the_week_with_its_alerts_and_transparency_counts() {
+    let d = desk().await;
+    a_morning(&d).await;
+    // An alert of that morning, acknowledged with what came of it.
+    let alert = warden::domain::alert::NewAlert {
+        kind: warden::domain::alert::AlertKind::EmergingTerm,
+        key: "win-prizes.example".into(),
+        hour: d.desk.now().timestamp() / 3600 - 2,
+        count: 30.0,
+        expected: 0.5,
+        typical_low: None,
+        typical_high: None,
+        score: 0.99999,
+        explanation: "\u{201c}win-prizes.example\u{201d} in 30 reports in the last hour, typically never seen before".into(),
+        case_id: None,
+        restricted_team: None,
+    };
+    let id = warden::store::alerts::insert_alert(&d.desk.db, &alert, d.desk.now(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, _) = d
+        .post(
+            "lead",
+            &format!("/api/v1/alerts/{id}/acknowledge"),
+            json!({"outcome": "campaign; link blocked"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let url = d.desk.db.url().to_string();
+    let dir = std::env::temp_dir().join(format!("warden-weekly-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("week-{id}.html"));
+    let (code, _, err) = crate::harness::warden_cli(
+        &["--database-url", &url],
+        &[
+            "report",
+            "weekly",
+            "--week-ending",
+            "2026-05-04",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    assert!(html.contains("Warden weekly report: Tue 28 Apr 2026 to Mon 04 May 2026"));
+    assert!(
+        html.contains(r#"<dd data-kpi="intake">2</dd>"#),
+        "the restricted case stays out"
+    );
+    assert!(html.contains(r#"<dd data-kpi="closures">1</dd>"#));
+    assert!(html.contains(
+        r#"<tr data-policy="scams.financial"><th scope="row">scams.financial</th><td>2</td>"#
+    ));
+    assert!(html.contains(r#"<tr data-region="DE">"#));
+    assert!(
+        html.contains("campaign; link blocked (lead)"),
+        "the alert and what came of it"
+    );
+    // The removal's statement of reasons, counted by category, ground and automation.
+    assert!(
+        html.contains(r#"<strong data-kpi="statements">1</strong>"#),
+        "{html}"
+    );
+    assert!(html.contains("STATEMENT_CATEGORY_SCAMS_AND_FRAUD"));
+    assert!(html.contains("AUTOMATED_DECISION_NOT_AUTOMATED"));
+    assert!(html.contains("DECISION_VISIBILITY_CONTENT_REMOVED"));
+    // Self-contained: the chart library and its data inline, nothing fetched.
+    assert!(html.contains("uPlot"));
+    assert!(html.contains(r#"id="chart-intake-closures""#));
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("src=\"/")
+    );
+
+    let (code, _, err) = crate::harness::warden_cli(
+        &["--database-url", &url],
+        &["report", "weekly", "--week-ending", "4 May"],
+        None,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("week_ending: must be a day, YYYY-MM-DD"),
+        "{err}"
+    );
+}
