@@ -501,6 +501,40 @@ test('10b. at 200% zoom (640 CSS px wide) the pages reflow without sideways scro
   }
 });
 
+test('10c. the dashboard draws its charts, and an analyst plots a query result', { timeout: STEP_TIMEOUT }, async (t) => {
+  if (!state.caseId) return t.skip('no case was opened');
+  // The specialist's dashboard counts the cases the earlier steps opened.
+  await ana.goto(`${BASE_URL}/dashboard`);
+  await ana.locator('main h1', { hasText: 'Dashboard' }).waitFor();
+  const opened = Number(await ana.locator('[data-kpi="intake"]').textContent());
+  assert.ok(opened >= 1, `cases opened on the dashboard: ${opened}`);
+  await eventually(ana, () => document.querySelectorAll('[data-chart] canvas').length >= 2, null,
+    'the dashboard charts were not drawn');
+  await screenshot(ana, 'dashboard');
+
+  // An analyst in a context of their own: run the default query, then plot it as bars.
+  const context = await specialistContext.browser().newContext({ viewport: VIEWPORT });
+  context.setDefaultTimeout(WAIT_TIMEOUT);
+  await context.route((url) => url.origin !== BASE_URL, (route) => route.abort('blockedbyclient'));
+  const ari = await context.newPage();
+  ari.on('pageerror', (error) => pageErrors.push(`ari on ${ari.url()}: ${error.message}`));
+  try {
+    await signIn(ari, 'ari.analyst');
+    await ari.goto(`${BASE_URL}/analytics`);
+    await ari.getByRole('button', { name: 'Run' }).click();
+    await ari.waitForLoadState('load');
+    await ari.locator('#plot-kind').waitFor({ state: 'visible' });
+    assert.equal(await ari.locator('[data-plot] canvas').count(), 0, 'no chart before one is asked for');
+    await ari.selectOption('#plot-kind', 'bar');
+    await ari.selectOption('#plot-x', 'queue');
+    await eventually(ari, () => document.querySelectorAll('[data-plot] canvas').length === 1, null,
+      'the query result was not plotted');
+    await screenshot(ari, 'analytics-plot');
+  } finally {
+    await context.close();
+  }
+});
+
 test('11. the console scripts raised no uncaught error', { timeout: STEP_TIMEOUT }, () => {
   assert.deepEqual(pageErrors, []);
 });

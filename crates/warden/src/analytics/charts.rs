@@ -45,6 +45,23 @@ impl Chart {
     }
 }
 
+/// A chart as a page carries it: its id and title, and its JSON for the drawing script.
+pub struct ChartBlock {
+    pub id: String,
+    pub title: String,
+    pub json: String,
+}
+
+impl ChartBlock {
+    pub fn of(c: &Chart) -> Self {
+        Self {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            json: c.to_json(),
+        }
+    }
+}
+
 fn counts(values: &[u64]) -> Vec<Option<f64>> {
     values.iter().map(|v| Some(*v as f64)).collect()
 }

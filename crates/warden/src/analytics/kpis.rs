@@ -388,6 +388,60 @@ pub struct Dashboard {
     pub series: Series,
 }
 
+/// A group's figures as people read them, for the console's table and the weekly report.
+pub struct FigureRow {
+    pub key: String,
+    pub intake: u64,
+    pub reports: u64,
+    pub closures: u64,
+    pub backlog: u64,
+    pub backlog_age: String,
+    pub first_response: String,
+    pub resolution: String,
+    pub first_response_sla: String,
+    pub resolution_sla: String,
+    pub overturns: String,
+}
+
+impl FigureRow {
+    pub fn of(g: &GroupFigures) -> Self {
+        let hours = |h: Option<f64>| duration_text(h.map(|h| h * 60.0));
+        let pair = |d: &Durations| {
+            format!(
+                "{} / {}",
+                duration_text(d.p50_minutes),
+                duration_text(d.p90_minutes)
+            )
+        };
+        Self {
+            key: g.key.clone(),
+            intake: g.intake,
+            reports: g.reports,
+            closures: g.closures,
+            backlog: g.backlog,
+            backlog_age: format!(
+                "{} / {}",
+                hours(g.backlog_age_p50_hours),
+                hours(g.backlog_oldest_hours)
+            ),
+            first_response: pair(&g.time_to_first_response),
+            resolution: pair(&g.time_to_resolution),
+            first_response_sla: share_text(g.first_response_sla.rate),
+            resolution_sla: share_text(g.resolution_sla.rate),
+            overturns: if g.appeals_decided == 0 {
+                "–".into()
+            } else {
+                format!(
+                    "{} ({} of {})",
+                    share_text(g.appeal_overturn_rate),
+                    g.appeals_overturned,
+                    g.appeals_decided
+                )
+            },
+        }
+    }
+}
+
 /// How many groups get a line of their own on the intake chart.
 pub const CHARTED_GROUPS: usize = 8;
 

@@ -13,10 +13,8 @@ use askama::Template;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use transparency::Statement;
 
-use super::charts::{Chart, ChartKind, ChartSeries, dashboard_charts};
-use super::kpis::{
-    Bucket, Dashboard, Dimension, GroupFigures, KpiQuery, dashboard_for, duration_text, share_text,
-};
+use super::charts::{Chart, ChartBlock, ChartKind, ChartSeries, dashboard_charts};
+use super::kpis::{Bucket, Dashboard, Dimension, FigureRow, GroupFigures, KpiQuery, dashboard_for};
 use crate::desk::Desk;
 use crate::domain::alert::Alert;
 use crate::error::{Error, Result};
@@ -137,61 +135,8 @@ pub fn summarize(statements: &[Statement]) -> TransparencySummary {
     }
 }
 
-/// A figures row of the report, ready to show.
-pub struct Row {
-    pub key: String,
-    pub intake: u64,
-    pub reports: u64,
-    pub closures: u64,
-    pub backlog: u64,
-    pub first_response: String,
-    pub resolution: String,
-    pub first_response_sla: String,
-    pub resolution_sla: String,
-    pub overturns: String,
-}
-
-impl Row {
-    fn of(g: &GroupFigures) -> Self {
-        let pair = |d: &super::kpis::Durations| {
-            format!(
-                "{} / {}",
-                duration_text(d.p50_minutes),
-                duration_text(d.p90_minutes)
-            )
-        };
-        Self {
-            key: g.key.clone(),
-            intake: g.intake,
-            reports: g.reports,
-            closures: g.closures,
-            backlog: g.backlog,
-            first_response: pair(&g.time_to_first_response),
-            resolution: pair(&g.time_to_resolution),
-            first_response_sla: share_text(g.first_response_sla.rate),
-            resolution_sla: share_text(g.resolution_sla.rate),
-            overturns: if g.appeals_decided == 0 {
-                "–".into()
-            } else {
-                format!(
-                    "{} ({} of {})",
-                    share_text(g.appeal_overturn_rate),
-                    g.appeals_overturned,
-                    g.appeals_decided
-                )
-            },
-        }
-    }
-}
-
 /// How many policies and regions the report lists.
 pub const TOP: usize = 10;
-
-pub struct ChartData {
-    pub id: String,
-    pub title: String,
-    pub json: String,
-}
 
 pub struct Breakdown {
     pub heading: &'static str,
@@ -211,10 +156,10 @@ pub struct AlertLine {
 pub struct WeeklyReport {
     pub title: String,
     pub generated: String,
-    pub totals: Row,
-    pub policies: Vec<Row>,
-    pub regions: Vec<Row>,
-    pub charts: Vec<ChartData>,
+    pub totals: FigureRow,
+    pub policies: Vec<FigureRow>,
+    pub regions: Vec<FigureRow>,
+    pub charts: Vec<ChartBlock>,
     pub alerts: Vec<AlertLine>,
     pub alerts_open: usize,
     pub transparency: TransparencySummary,
@@ -228,14 +173,6 @@ const UPLOT_CSS: &str = include_str!("../../static/uplot-1.6.32.min.css");
 const UPLOT_JS: &str = include_str!("../../static/uplot-1.6.32.min.js");
 const CHARTS_JS: &str = include_str!("../../static/charts.js");
 
-fn chart_data(c: &Chart) -> ChartData {
-    ChartData {
-        id: c.id.clone(),
-        title: c.title.clone(),
-        json: c.to_json(),
-    }
-}
-
 /// Everything the report says, from what the database counted. Pure.
 pub fn assemble(
     (from, to): (DateTime<Utc>, DateTime<Utc>),
@@ -246,10 +183,13 @@ pub fn assemble(
     alerts: &[Alert],
     statements: &[Statement],
 ) -> WeeklyReport {
-    let mut charts: Vec<ChartData> = dashboard_charts(overall).iter().map(chart_data).collect();
+    let mut charts: Vec<ChartBlock> = dashboard_charts(overall)
+        .iter()
+        .map(ChartBlock::of)
+        .collect();
     let top = |d: &Dashboard| -> Vec<GroupFigures> { d.groups.iter().take(TOP).cloned().collect() };
     let (policies, regions) = (top(by_policy), top(by_region));
-    charts.push(chart_data(&Chart {
+    charts.push(ChartBlock::of(&Chart {
         id: "top-policies".into(),
         title: "Cases opened by policy".into(),
         kind: ChartKind::Bar,
@@ -263,7 +203,7 @@ pub fn assemble(
     }));
     let transparency = summarize(statements);
     if !transparency.by_category.is_empty() {
-        charts.push(chart_data(&Chart {
+        charts.push(ChartBlock::of(&Chart {
             id: "dsa-categories".into(),
             title: "Statements of reasons by DSA category".into(),
             kind: ChartKind::Bar,
@@ -292,9 +232,9 @@ pub fn assemble(
             last_day.format("%a %d %b %Y")
         ),
         generated: generated_at.format("%d %b %Y %H:%M UTC").to_string(),
-        totals: Row::of(&overall.totals),
-        policies: policies.iter().map(Row::of).collect(),
-        regions: regions.iter().map(Row::of).collect(),
+        totals: FigureRow::of(&overall.totals),
+        policies: policies.iter().map(FigureRow::of).collect(),
+        regions: regions.iter().map(FigureRow::of).collect(),
         charts,
         alerts_open: alerts.iter().filter(|a| a.outcome.is_none()).count(),
         alerts: alerts

@@ -86,14 +86,19 @@ pub async fn counts(db: &Db, teams: &[String], q: &KpiQuery) -> Result<Counts> {
             .push((bucket_of(&r)?, r.try_get(1)?, count(&r, 2)?));
     }
 
-    for r in run("SELECT (c.closed_at - {from}) / {bucket}, {g}, COUNT(*), \
+    // Closures and how long each case took, in one pass over the cases closed in the range.
+    for r in run(format!(
+        "SELECT (c.closed_at - {{from}}) / {{bucket}}, {{g}}, {}, COUNT(*), \
          CAST(SUM(CASE WHEN c.resolution_breached = 1 OR c.closed_at > c.resolution_due THEN 1 ELSE 0 END) AS BIGINT) \
-         FROM cases c WHERE c.closed_at >= {from} AND c.closed_at < {to} AND {vis} GROUP BY 1, 2"
-        .into())
+         FROM cases c WHERE c.closed_at >= {{from}} AND c.closed_at < {{to}} AND {{vis}} GROUP BY 1, 2, 3",
+        step_of("c.closed_at - c.opened_at")
+    ))
     .await?
     {
+        let (group, n): (String, u64) = (r.try_get(1)?, count(&r, 3)?);
         c.closures
-            .push((bucket_of(&r)?, r.try_get(1)?, count(&r, 2)?, count(&r, 3)?));
+            .push((bucket_of(&r)?, group.clone(), n, count(&r, 4)?));
+        c.resolutions.push((group, r.try_get(2)?, n));
     }
 
     for r in run(
@@ -106,29 +111,29 @@ pub async fn counts(db: &Db, teams: &[String], q: &KpiQuery) -> Result<Counts> {
         c.reports.push((r.try_get(0)?, count(&r, 1)?));
     }
 
-    // Open at an instant: opened before it and not closed by then. Written as two ranges so each
-    // can use the index on (closed_at, opened_at).
+    // Open at an instant: opened before it and not closed by then, that is still open or closed
+    // since. Two queries, so that each reads one range of the index on (closed_at, opened_at).
     let open_at = |t: &str| {
-        format!("c.opened_at < {t} AND (c.closed_at IS NULL OR c.closed_at >= {t}) AND {{vis}}")
+        [
+            format!("c.closed_at IS NULL AND c.opened_at < {t} AND {{vis}}"),
+            format!("c.closed_at >= {t} AND c.opened_at < {t} AND {{vis}}"),
+        ]
     };
-    for r in run(format!(
-        "SELECT '', COUNT(*) FROM cases c WHERE {}",
-        open_at("{from}")
-    ))
-    .await?
-    {
-        c.open_at_start.push((r.try_get(0)?, count(&r, 1)?));
+    for open in open_at("{from}") {
+        for r in run(format!("SELECT '', COUNT(*) FROM cases c WHERE {open}")).await? {
+            c.open_at_start.push((r.try_get(0)?, count(&r, 1)?));
+        }
     }
-
-    for r in run(format!(
-        "SELECT {{g}}, ({{as_of}} - c.opened_at) / 3600000 * 3600000, COUNT(*) FROM cases c \
-         WHERE {} GROUP BY 1, 2",
-        open_at("{as_of}")
-    ))
-    .await?
-    {
-        c.open_at_end
-            .push((r.try_get(0)?, r.try_get(1)?, count(&r, 2)?));
+    for open in open_at("{as_of}") {
+        for r in run(format!(
+            "SELECT {{g}}, ({{as_of}} - c.opened_at) / 3600000 * 3600000, COUNT(*) FROM cases c \
+             WHERE {open} GROUP BY 1, 2"
+        ))
+        .await?
+        {
+            c.open_at_end
+                .push((r.try_get(0)?, r.try_get(1)?, count(&r, 2)?));
+        }
     }
 
     for r in run(format!(
@@ -146,17 +151,6 @@ pub async fn counts(db: &Db, teams: &[String], q: &KpiQuery) -> Result<Counts> {
             count(&r, 2)?,
             count(&r, 3)?,
         ));
-    }
-
-    for r in run(format!(
-        "SELECT {{g}}, {}, COUNT(*) FROM cases c \
-         WHERE c.closed_at >= {{from}} AND c.closed_at < {{to}} AND {{vis}} GROUP BY 1, 2",
-        step_of("c.closed_at - c.opened_at")
-    ))
-    .await?
-    {
-        c.resolutions
-            .push((r.try_get(0)?, r.try_get(1)?, count(&r, 2)?));
     }
 
     for r in run("SELECT {g}, COUNT(*), \

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::pages::{Chrome, Done, chrome, html};
-use super::{ConsoleError, Form, Viewer};
+use super::{ConsoleError, Form, Viewer, problem_text};
 use crate::access::Permission;
 use crate::analytics::{self, ResultTable, SavedQuery, SavedQueryInput};
 use crate::error::Error;
@@ -50,19 +50,6 @@ pub struct AnalyticsForm {
     #[serde(default)]
     description: String,
     team: Option<String>,
-}
-
-fn problem_text(e: &Error) -> Option<String> {
-    match e {
-        Error::Invalid(errors) => Some(
-            errors
-                .iter()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        _ => None,
-    }
 }
 
 async fn page(

@@ -9,88 +9,15 @@ use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use super::pages::{Chrome, Done, chrome, html};
-use super::{ConsoleError, Form, Viewer};
+use super::{ConsoleError, Form, Viewer, problem_text};
 use crate::access::Permission;
 use crate::alerts;
-use crate::analytics::charts::{Chart, dashboard_charts};
-use crate::analytics::kpis::{
-    self, Dashboard, Dimension, GroupFigures, KpiRequest, duration_text, share_text,
-};
+use crate::analytics::charts::{ChartBlock, dashboard_charts};
+use crate::analytics::kpis::{self, Dashboard, Dimension, FigureRow, KpiRequest};
 use crate::domain::alert::Alert;
-use crate::error::Error;
 use crate::web::AppState;
 
 type Page = Result<Response, ConsoleError>;
-
-/// A row of the figures table, ready to show.
-pub struct FigureRow {
-    pub key: String,
-    pub intake: u64,
-    pub reports: u64,
-    pub closures: u64,
-    pub backlog: u64,
-    pub backlog_age: String,
-    pub first_response: String,
-    pub resolution: String,
-    pub first_response_sla: String,
-    pub resolution_sla: String,
-    pub overturns: String,
-}
-
-impl FigureRow {
-    fn of(g: &GroupFigures) -> Self {
-        let hours = |h: Option<f64>| duration_text(h.map(|h| h * 60.0));
-        let pair = |d: &kpis::Durations| {
-            format!(
-                "{} / {}",
-                duration_text(d.p50_minutes),
-                duration_text(d.p90_minutes)
-            )
-        };
-        Self {
-            key: g.key.clone(),
-            intake: g.intake,
-            reports: g.reports,
-            closures: g.closures,
-            backlog: g.backlog,
-            backlog_age: format!(
-                "{} / {}",
-                hours(g.backlog_age_p50_hours),
-                hours(g.backlog_oldest_hours)
-            ),
-            first_response: pair(&g.time_to_first_response),
-            resolution: pair(&g.time_to_resolution),
-            first_response_sla: share_text(g.first_response_sla.rate),
-            resolution_sla: share_text(g.resolution_sla.rate),
-            overturns: if g.appeals_decided == 0 {
-                "–".into()
-            } else {
-                format!(
-                    "{} ({} of {})",
-                    share_text(g.appeal_overturn_rate),
-                    g.appeals_overturned,
-                    g.appeals_decided
-                )
-            },
-        }
-    }
-}
-
-pub struct ChartBlock {
-    pub id: String,
-    pub title: String,
-    pub json: String,
-}
-
-impl ChartBlock {
-    fn of(c: &Chart) -> Self {
-        Self {
-            id: c.id.clone(),
-            title: c.title.clone(),
-            json: c.to_json(),
-        }
-    }
-}
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -167,20 +94,6 @@ impl DashboardForm {
     }
 }
 
-fn field_errors(e: &Error) -> Option<String> {
-    match e {
-        Error::Invalid(errors) => Some(
-            errors
-                .iter()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Error::Forbidden(why) => Some(why.clone()),
-        _ => None,
-    }
-}
-
 pub async fn dashboard_page(
     State(state): State<AppState>,
     v: Viewer,
@@ -190,7 +103,7 @@ pub async fn dashboard_page(
     let outcome = kpis::dashboard(&state.desk, &v.actor, &form.request()).await;
     let (dashboard, error): (Option<Dashboard>, Option<String>) = match outcome {
         Ok(d) => (Some(d), None),
-        Err(e) => match field_errors(&e) {
+        Err(e) => match problem_text(&e) {
             Some(text) => (None, Some(text)),
             None => return Err(e.into()),
         },

@@ -128,6 +128,21 @@ async fn static_file(Path(file): Path<String>) -> Response {
     }
 }
 
+/// What a page shows inline of a refused input ("field: why; …"), rather than an error page;
+/// `None` for errors that are not about the input.
+pub(crate) fn problem_text(e: &Error) -> Option<String> {
+    match e {
+        Error::Invalid(errors) => Some(
+            errors
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => None,
+    }
+}
+
 /// The CSRF token of a session: derived from the session secret, so it needs no storage and a
 /// page from another site cannot know it.
 pub fn csrf_token(session: &str) -> String {
