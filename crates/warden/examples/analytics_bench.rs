@@ -116,6 +116,7 @@ async fn seed(db: &Db, reports: i64, end: DateTime<Utc>) {
             MULTIPLIERS[salt % MULTIPLIERS.len()]
         )
     };
+    let hm = |salt: usize, n: i64| format!("({} % {n})", h(salt));
     let policy = pick(&h(1), &POLICIES.iter().map(|p| p.0).collect::<Vec<_>>());
     let queue = pick(&h(1), &POLICIES.iter().map(|p| p.1).collect::<Vec<_>>());
     let region = pick(&h(2), REGIONS);
@@ -132,18 +133,12 @@ async fn seed(db: &Db, reports: i64, end: DateTime<Utc>) {
     let opened = format!("({start} + (i - 1) * {span} / {cases})");
     // Answered 5 minutes to 5 hours after opening; closed 1 to 21 hours after; the last two days'
     // cases and one in twenty of the rest still open.
-    let responded = format!(
-        "({opened} + 300000 + {} * 1000)",
-        h(3).replace("1000003", "18000")
-    );
-    let closed_at = format!(
-        "({opened} + 3600000 + {} * 1000)",
-        h(4).replace("1000003", "72000")
-    );
+    let responded = format!("({opened} + 300000 + {} * 1000)", hm(3, 18000));
+    let closed_at = format!("({opened} + 3600000 + {} * 1000)", hm(4, 72000));
     let open_now = format!(
         "({opened} > {} OR {} = 0)",
         end.timestamp_millis() - 2 * 86_400_000,
-        h(5).replace("1000003", "20")
+        hm(5, 20)
     );
     let insert_cases = format!(
         "INSERT INTO cases (id, subject_kind, external_id, author_id, status, priority, queue, \
@@ -158,10 +153,10 @@ async fn seed(db: &Db, reports: i64, end: DateTime<Utc>) {
            {opened} + 64800000, 0, CASE WHEN {h7} = 0 THEN 1 ELSE 0 END, CASE WHEN {h8} = 0 THEN 1 ELSE 0 END, \
            {opened}, {opened}, CASE WHEN {open_now} THEN NULL ELSE {closed_at} END, 1, 1, '{{}}' \
          FROM ({series}) AS seq",
-        pri = h(9).replace("1000003", "5"),
-        h6 = h(6).replace("1000003", "10"),
-        h7 = h(7).replace("1000003", "12"),
-        h8 = h(8).replace("1000003", "15"),
+        pri = hm(9, 5),
+        h6 = hm(6, 10),
+        h7 = hm(7, 12),
+        h8 = hm(8, 15),
         series = series(db.engine, cases),
     );
     let case_of = format!("((i - 1) * {cases} / {reports} + 1)");
@@ -183,7 +178,7 @@ async fn seed(db: &Db, reports: i64, end: DateTime<Utc>) {
            'reporter-' || CAST({reporter} AS TEXT), {policy_of_case}, NULL, {received}, {body} \
          FROM ({series}) AS seq",
         source = pick(&h(11), SOURCES),
-        reporter = h(12).replace("1000003", "3000000"),
+        reporter = hm(12, 3000000),
         policy_of_case = pick(
             &format!("(({case_of}) * {}) % 1000003", MULTIPLIERS[1]),
             &POLICIES.iter().map(|p| p.0).collect::<Vec<_>>()

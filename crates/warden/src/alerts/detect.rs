@@ -111,20 +111,26 @@ pub fn volume_alerts(
     alerts
 }
 
+/// Fewer distinct people than this reporting a case in an hour is never mass reporting.
+pub const MIN_REPORTERS: u32 = 10;
+
 /// The tracker for mass reporting: a case is "rising" when far more people report it in an hour
 /// than its share of the desk's reporters so far would suggest.
 fn reporters_config() -> EmergingTermsConfig {
     EmergingTermsConfig {
-        min_texts: 10,
+        min_texts: MIN_REPORTERS,
         warm_up_buckets: 0,
         ..Default::default()
     }
 }
 
 /// Cases reported by many distinct people at once (brigading, or a real emergency), hour by
-/// hour over `hours`, alerting from `alert_from`.
+/// hour over `hours`, alerting from `alert_from`. `counts` need only hold the cases that could
+/// alert (those with [`MIN_REPORTERS`] in an hour from `alert_from`); `reports_per_hour` is the
+/// desk's whole intake per hour, the measure of each case's share.
 pub fn mass_reporting_alerts(
     counts: &[ReporterCount],
+    reports_per_hour: &BTreeMap<i64, u64>,
     hours: std::ops::Range<i64>,
     alert_from: i64,
 ) -> Vec<NewAlert> {
@@ -136,7 +142,9 @@ pub fn mass_reporting_alerts(
     let mut alerts = Vec::new();
     for hour in hours {
         let rows = by_hour.remove(&hour).unwrap_or_default();
-        let total: u32 = rows.iter().map(|r| r.reporters).sum();
+        let of_cases: u32 = rows.iter().map(|r| r.reporters).sum();
+        let all = reports_per_hour.get(&hour).copied().unwrap_or(0);
+        let total = of_cases.max(u32::try_from(all).unwrap_or(u32::MAX));
         let counts: HashMap<String, u32> = rows
             .iter()
             .map(|r| (r.case_id.to_string(), r.reporters))
@@ -341,7 +349,18 @@ mod tests {
             restricted_team: None,
             reporters: 2,
         });
-        let alerts = mass_reporting_alerts(&counts, 0..last + 1, last);
+        let mut per_hour: BTreeMap<i64, u64> = BTreeMap::new();
+        for c in &counts {
+            *per_hour.entry(c.hour).or_default() += u64::from(c.reporters);
+        }
+        let alerts = mass_reporting_alerts(&counts, &per_hour, 0..last + 1, last);
+        // Only the cases that could alert, against the same intake: the same answer.
+        let candidates: Vec<ReporterCount> =
+            counts.iter().filter(|c| c.case_id == 7).cloned().collect();
+        assert_eq!(
+            mass_reporting_alerts(&candidates, &per_hour, 0..last + 1, last),
+            alerts
+        );
         assert_eq!(alerts.len(), 1, "{alerts:?}");
         let a = &alerts[0];
         assert_eq!(a.kind, AlertKind::MassReporting);

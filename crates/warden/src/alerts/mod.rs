@@ -46,13 +46,21 @@ pub async fn scan(desk: &Desk) -> Result<ScanSummary> {
     let end = hour_of(now);
     let alert_from = end - CATCH_UP_HOURS;
     let since = |history: TimeDelta| now - history;
-    let mut found = detect::volume_alerts(
-        &alerts::volume_counts(&desk.db, since(VOLUME_HISTORY)).await?,
-        hour_of(since(VOLUME_HISTORY))..end,
-        alert_from,
-    );
+    let volume = alerts::volume_counts(&desk.db, since(VOLUME_HISTORY)).await?;
+    let mut reports_per_hour: std::collections::BTreeMap<i64, u64> = Default::default();
+    for v in &volume {
+        *reports_per_hour.entry(v.hour).or_default() += v.reports;
+    }
+    let mut found = detect::volume_alerts(&volume, hour_of(since(VOLUME_HISTORY))..end, alert_from);
     found.extend(detect::mass_reporting_alerts(
-        &alerts::reporter_counts(&desk.db, since(REPORTER_HISTORY)).await?,
+        &alerts::reporter_counts(
+            &desk.db,
+            since(REPORTER_HISTORY),
+            detect::start_of(alert_from).and_utc(),
+            detect::MIN_REPORTERS,
+        )
+        .await?,
+        &reports_per_hour,
         hour_of(since(REPORTER_HISTORY))..end,
         alert_from,
     ));

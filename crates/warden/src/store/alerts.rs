@@ -45,15 +45,26 @@ pub async fn volume_counts(db: &Db, since: DateTime<Utc>) -> Result<Vec<VolumeCo
         .collect()
 }
 
-/// Distinct reporters per hour and case since `since`.
-pub async fn reporter_counts(db: &Db, since: DateTime<Utc>) -> Result<Vec<ReporterCount>> {
-    let rows = since_by_hour(
-        db,
+/// Distinct reporters per hour and case since `since`, for the cases that `min` or more people
+/// reported within one hour from `candidates_since` (only those can be mass reporting now).
+pub async fn reporter_counts(
+    db: &Db,
+    since: DateTime<Utc>,
+    candidates_since: DateTime<Utc>,
+    min: u32,
+) -> Result<Vec<ReporterCount>> {
+    let rows = sqlx::query(
         "SELECT r.received_at / $1 AS hour, r.case_id, c.restricted_team, COUNT(DISTINCT r.reporter_id) \
          FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 \
+         AND r.case_id IN (SELECT case_id FROM reports WHERE received_at >= $3 \
+           GROUP BY case_id, received_at / $1 HAVING COUNT(DISTINCT reporter_id) >= $4) \
          GROUP BY r.received_at / $1, r.case_id, c.restricted_team",
-        since,
     )
+    .bind(BUCKET_MILLIS)
+    .bind(to_millis(since))
+    .bind(to_millis(candidates_since))
+    .bind(i64::from(min))
+    .fetch_all(db.reader())
     .await?;
     rows.iter()
         .map(|r| {
