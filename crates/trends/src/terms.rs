@@ -650,7 +650,7 @@ mod tests {
                 "gains.example".into(),
                 "wallet".into(),
             ];
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 t.push("urgent".into());
             }
             t

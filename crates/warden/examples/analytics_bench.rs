@@ -99,7 +99,7 @@ fn series(engine: Engine, n: i64) -> String {
         Engine::Sqlite => format!(
             "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i FROM s"
         ),
-        Engine::Postgres => format!("SELECT i FROM generate_series(1, {n}) AS g(i)"),
+        Engine::Postgres => format!("SELECT i FROM generate_series(1::bigint, {n}) AS g(i)"),
     }
 }
 
