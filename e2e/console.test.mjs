@@ -486,7 +486,7 @@ test('10b. at 200% zoom (640 CSS px wide) the pages reflow without sideways scro
   // 1280 px at 200% zoom leaves 640 CSS px; the same session, a narrower window.
   await ana.setViewportSize({ width: 640, height: 800 });
   try {
-    for (const [path, name] of [['/', 'queues-200-percent'], [`/cases/${state.caseId}`, 'case-200-percent'], ['/search?q=zebrafinch', null]]) {
+    for (const [path, name] of [['/', 'queues-200-percent'], [`/cases/${state.caseId}`, 'case-200-percent'], ['/search?q=zebrafinch', null], ['/dashboard?by=queue', 'dashboard-200-percent'], ['/alerts', null]]) {
       await ana.goto(`${BASE_URL}${path}`);
       await ana.locator('main h1').waitFor();
       const overflow = await ana.evaluate(() => {
