@@ -2,6 +2,7 @@
 //! crate's; what is counted, how it is labelled and explained is the desk's.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use trends::{EmergingTerms, EmergingTermsConfig, KeyedDetectors, RisingTerm};
@@ -16,14 +17,15 @@ pub const BUCKET_MILLIS: i64 = 3_600_000;
 /// At most this many series (policy × region × source) are followed at once.
 const VOLUME_SERIES: usize = 20_000;
 
-/// Reports received in one hour for one policy, region and source.
+/// Reports received in one hour for one policy, region and source. The names are shared between
+/// the rows of a series (weeks of hours are many rows with few names).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VolumeCount {
     /// Hours since the Unix epoch.
     pub hour: i64,
-    pub policy: String,
-    pub region: Option<String>,
-    pub source: String,
+    pub policy: Arc<str>,
+    pub region: Option<Arc<str>>,
+    pub source: Arc<str>,
     pub reports: u64,
 }
 
@@ -54,7 +56,7 @@ pub fn start_of(hour: i64) -> NaiveDateTime {
         .naive_utc()
 }
 
-type VolumeKey = (String, Option<String>, String);
+type VolumeKey = (Arc<str>, Option<Arc<str>>, Arc<str>);
 
 fn volume_label((policy, region, source): &VolumeKey) -> String {
     let region = region.as_deref().unwrap_or("no region");

@@ -1,6 +1,7 @@
 //! Alerts and the hourly counts the detectors read.
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -12,37 +13,66 @@ use crate::clock::{from_millis, to_millis};
 use crate::domain::alert::{Alert, AlertKind, NewAlert};
 use crate::error::{Error, Result};
 
-/// Rows of a query over the reports received since `since`, whose `$1` is the hour's length in
-/// milliseconds (to count by hour) and `$2` the start.
-async fn since_by_hour(db: &Db, sql: &'static str, since: DateTime<Utc>) -> Result<Vec<AnyRow>> {
-    Ok(sqlx::query(sql)
-        .bind(BUCKET_MILLIS)
-        .bind(to_millis(since))
-        .fetch_all(db.reader())
-        .await?)
+/// Each row of a query, read one at a time and turned into a `T` by `each` (weeks of hourly
+/// counts are hundreds of thousands of rows: only the `T`s are held, never the rows).
+async fn each_row<T>(
+    query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    db: &Db,
+    mut each: impl FnMut(&AnyRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut rows = query.fetch(db.reader());
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        out.push(each(&row)?);
+    }
+    Ok(out)
+}
+
+/// [`each_row`] of a query over the reports received since `since`, whose `$1` is the hour's
+/// length in milliseconds (to count by hour) and `$2` the start.
+async fn since_by_hour<T>(
+    db: &Db,
+    sql: &'static str,
+    since: DateTime<Utc>,
+    each: impl FnMut(&AnyRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let query = sqlx::query(sql).bind(BUCKET_MILLIS).bind(to_millis(since));
+    each_row(query, db, each).await
 }
 
 /// Reports per hour, policy, region and source since `since`.
 pub async fn volume_counts(db: &Db, since: DateTime<Utc>) -> Result<Vec<VolumeCount>> {
-    let rows = since_by_hour(
+    let mut names = Names::default();
+    since_by_hour(
         db,
         "SELECT r.received_at / $1 AS hour, r.policy_area, c.region, r.source, COUNT(*) \
          FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 \
          GROUP BY r.received_at / $1, r.policy_area, c.region, r.source",
         since,
-    )
-    .await?;
-    rows.iter()
-        .map(|r| {
+        |r| {
             Ok(VolumeCount {
                 hour: r.try_get(0)?,
-                policy: r.try_get(1)?,
-                region: r.try_get(2)?,
-                source: r.try_get(3)?,
+                policy: names.share(r.try_get(1)?),
+                region: r.try_get::<Option<String>, _>(2)?.map(|n| names.share(n)),
+                source: names.share(r.try_get(3)?),
                 reports: r.try_get::<i64, _>(4)?.max(0) as u64,
             })
-        })
-        .collect()
+        },
+    )
+    .await
+}
+
+/// One copy of each name read, shared by every row that names it.
+#[derive(Default)]
+struct Names(std::collections::HashMap<String, std::sync::Arc<str>>);
+
+impl Names {
+    fn share(&mut self, name: String) -> std::sync::Arc<str> {
+        self.0
+            .entry(name)
+            .or_insert_with_key(|n| std::sync::Arc::from(n.as_str()))
+            .clone()
+    }
 }
 
 /// Distinct reporters per hour and case since `since`, for the cases that `min` or more people
@@ -53,7 +83,7 @@ pub async fn reporter_counts(
     candidates_since: DateTime<Utc>,
     min: u32,
 ) -> Result<Vec<ReporterCount>> {
-    let rows = sqlx::query(
+    let query = sqlx::query(
         "SELECT r.received_at / $1 AS hour, r.case_id, c.restricted_team, COUNT(DISTINCT r.reporter_id) \
          FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 \
          AND r.case_id IN (SELECT case_id FROM reports WHERE received_at >= $3 \
@@ -63,44 +93,39 @@ pub async fn reporter_counts(
     .bind(BUCKET_MILLIS)
     .bind(to_millis(since))
     .bind(to_millis(candidates_since))
-    .bind(i64::from(min))
-    .fetch_all(db.reader())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ReporterCount {
-                hour: r.try_get(0)?,
-                case_id: r.try_get(1)?,
-                restricted_team: r.try_get(2)?,
-                reporters: u32::try_from(r.try_get::<i64, _>(3)?).unwrap_or(u32::MAX),
-            })
+    .bind(i64::from(min));
+    each_row(query, db, |r| {
+        Ok(ReporterCount {
+            hour: r.try_get(0)?,
+            case_id: r.try_get(1)?,
+            restricted_team: r.try_get(2)?,
+            reporters: u32::try_from(r.try_get::<i64, _>(3)?).unwrap_or(u32::MAX),
         })
-        .collect()
+    })
+    .await
 }
 
 /// The words of each report since `since` on cases open to everyone: its own text and the
 /// reported content's. Restricted cases stay out, so no term from them shows in an alert.
 pub async fn report_texts(db: &Db, since: DateTime<Utc>) -> Result<Vec<ReportText>> {
-    let rows = since_by_hour(
+    since_by_hour(
         db,
         "SELECT r.received_at / $1 AS hour, r.body FROM reports r JOIN cases c ON c.id = r.case_id \
          WHERE r.received_at >= $2 AND c.restricted_team IS NULL ORDER BY r.received_at",
         since,
+        |r| {
+            let body: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>(1)?)?;
+            let said = body["text"].as_str().unwrap_or_default();
+            let content = body["subject"]["snapshot"]["text"]
+                .as_str()
+                .unwrap_or_default();
+            Ok(ReportText {
+                hour: r.try_get(0)?,
+                text: format!("{said}\n{content}"),
+            })
+        },
     )
-    .await?;
-    let mut texts = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let body: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>(1)?)?;
-        let said = body["text"].as_str().unwrap_or_default();
-        let content = body["subject"]["snapshot"]["text"]
-            .as_str()
-            .unwrap_or_default();
-        texts.push(ReportText {
-            hour: r.try_get(0)?,
-            text: format!("{said}\n{content}"),
-        });
-    }
-    Ok(texts)
+    .await
 }
 
 /// The last alert stored for a signal: when (its hour's start) and its score.
