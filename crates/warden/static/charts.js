@@ -48,7 +48,11 @@
     const xAxis = categorical
       ? {
           splits: function () { return labels.map(function (_, i) { return i; }); },
-          values: function (u, splits) { return splits.map(function (i) { return labels[i] || ''; }); },
+          // Past about thirty bars, every n-th is named, so the names stay readable.
+          values: function (u, splits) {
+            const every = Math.max(1, Math.ceil(labels.length / 30));
+            return splits.map(function (i) { return i % every === 0 ? (labels[i] || '') : ''; });
+          },
           rotate: slanted ? -40 : 0,
           size: slanted ? 110 : 40,
           gap: 4,
