@@ -309,13 +309,7 @@ async fn main() {
     println!("  {scan:?}");
 
     for (days, by) in [(7, Dimension::Queue), (30, Dimension::Policy)] {
-        let q = KpiQuery {
-            from: end - TimeDelta::days(days),
-            to: end,
-            bucket: Bucket::Day,
-            by: Some(by),
-            as_of: end,
-        };
+        let q = KpiQuery::new(end - TimeDelta::days(days), end, Bucket::Day, Some(by), end);
         let d = timed(
             &format!("dashboard, {days} days by {}", by.as_str()),
             || dashboard_for(&desk, &[], &q),

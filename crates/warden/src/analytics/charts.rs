@@ -67,14 +67,27 @@ fn counts(values: &[u64]) -> Vec<Option<f64>> {
 }
 
 /// The dashboard's charts: intake against closures, the backlog, and (when broken down) the
-/// intake of the largest groups.
+/// intake of the largest groups and each group's resolution SLA.
 pub fn dashboard_charts(d: &Dashboard) -> Vec<Chart> {
-    let times: Vec<i64> = d.series.starts.iter().map(|t| t.timestamp()).collect();
+    let mut charts = series_charts(d);
+    charts.extend(group_charts(d));
+    charts
+}
+
+/// The bucket starts of a dashboard in Unix seconds, and its bucket in words.
+fn axis(d: &Dashboard) -> (Vec<i64>, &'static str) {
+    let times = d.series.starts.iter().map(|t| t.timestamp()).collect();
     let per = match d.bucket {
         Bucket::Hour => "per hour",
         Bucket::Day => "per day",
     };
-    let mut charts = vec![
+    (times, per)
+}
+
+/// The charts of the desk as a whole: intake against closures, and the backlog.
+pub fn series_charts(d: &Dashboard) -> Vec<Chart> {
+    let (times, per) = axis(d);
+    vec![
         Chart {
             id: "intake-closures".into(),
             title: format!("Cases opened and closed {per}"),
@@ -105,7 +118,13 @@ pub fn dashboard_charts(d: &Dashboard) -> Vec<Chart> {
                 values: counts(&d.series.backlog),
             }],
         },
-    ];
+    ]
+}
+
+/// The charts of a breakdown: the intake of the largest groups, and each group's resolution SLA.
+fn group_charts(d: &Dashboard) -> Vec<Chart> {
+    let (times, per) = axis(d);
+    let mut charts = Vec::new();
     if let Some(by) = d.by
         && !d.series.intake_by_group.is_empty()
     {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{Actor, Permission, allows};
+use crate::access::{Actor, Permission, Role, allows};
 use crate::desk::Desk;
 use crate::error::{Error, FieldError, Result};
 use crate::store::kpis as store;
@@ -121,6 +121,23 @@ pub struct KpiQuery {
 }
 
 impl KpiQuery {
+    /// The query over `from`..`to`, its backlog taken at the end or at `now` if that is sooner.
+    pub fn new(
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket: Bucket,
+        by: Option<Dimension>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            from,
+            to,
+            bucket,
+            by,
+            as_of: to.min(now).max(from),
+        }
+    }
+
     /// The bucket starts from `from` up to `to`.
     pub fn starts(&self) -> Vec<DateTime<Utc>> {
         let step = self.bucket.length();
@@ -209,13 +226,7 @@ pub fn parse_request(r: &KpiRequest, now: DateTime<Utc>) -> Result<KpiQuery> {
         }
     }
     if errors.is_empty() {
-        Ok(KpiQuery {
-            from,
-            to,
-            bucket,
-            by,
-            as_of: to.min(now).max(from),
-        })
+        Ok(KpiQuery::new(from, to, bucket, by, now))
     } else {
         Err(Error::Invalid(errors))
     }
@@ -632,15 +643,19 @@ pub fn assemble(q: &KpiQuery, counts: &Counts) -> Dashboard {
     }
 }
 
-/// The dashboard `actor` may see: restricted cases count only for their teams. Breaking the
-/// figures down by reviewer is for those who manage or study the desk's work.
+/// Whether `role` may see the figures broken down by `by`: figures by reviewer are for those
+/// who manage or study the desk's work.
+pub fn may_break_down(role: Role, by: Dimension) -> bool {
+    by != Dimension::Reviewer
+        || allows(role, Permission::ManageCases)
+        || allows(role, Permission::RunAnalytics)
+}
+
+/// The dashboard `actor` may see: restricted cases count only for their teams.
 pub async fn dashboard(desk: &Desk, actor: &Actor, request: &KpiRequest) -> Result<Dashboard> {
     actor.require(Permission::ReadCases)?;
     let q = parse_request(request, desk.now())?;
-    if q.by == Some(Dimension::Reviewer)
-        && !(allows(actor.role, Permission::ManageCases)
-            || allows(actor.role, Permission::RunAnalytics))
-    {
+    if q.by.is_some_and(|by| !may_break_down(actor.role, by)) {
         return Err(Error::Forbidden(
             "figures by reviewer are for leads, QA and analysts".into(),
         ));

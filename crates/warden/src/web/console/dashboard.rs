@@ -112,10 +112,11 @@ pub async fn dashboard_page(
     let mut open_alerts = alerts::list(&state.desk, &v.actor, false).await?;
     open_alerts.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.id.cmp(&a.id)));
     open_alerts.truncate(5);
-    let mut dimensions: Vec<&'static str> = Dimension::ALL.iter().map(|d| d.as_str()).collect();
-    if !(v.may(Permission::ManageCases) || v.may(Permission::RunAnalytics)) {
-        dimensions.retain(|d| *d != Dimension::Reviewer.as_str());
-    }
+    let dimensions: Vec<&'static str> = Dimension::ALL
+        .into_iter()
+        .filter(|d| kpis::may_break_down(v.actor.role, *d))
+        .map(Dimension::as_str)
+        .collect();
     let page = DashboardPage {
         chrome: chrome(&state, &v, "Dashboard", "/dashboard", &Done { done: None }).await?,
         refresh: format!("/dashboard?{}", form.query_string()),
