@@ -65,6 +65,8 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     #[serde(default)]
     pub alerts: AlertsConfig,
+    #[serde(default)]
+    pub media: MediaConfig,
     /// A reply template file replacing the built-in templates.
     #[serde(default)]
     pub templates_file: Option<std::path::PathBuf>,
@@ -218,6 +220,56 @@ impl Default for AnalyticsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AlertsConfig {
     pub webhook_url: Option<String>,
+}
+
+/// Known-media matching: which reported media the desk fetches to hash, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Hosts whose media URLs are fetched and hashed (the platform's media servers). Only these:
+    /// a report's URL is the reporter's to choose, and the desk must not fetch whatever it names.
+    /// Empty: no media is fetched; hashes the platform sends are matched all the same.
+    pub fetch_hosts: Vec<String>,
+    pub fetch_timeout_seconds: u64,
+    /// Larger media is not fetched (nor hashed).
+    pub max_media_bytes: u64,
+    /// Tries before a fetch is given up (the case keeps its report; only the match is missed).
+    pub max_attempts: i64,
+    pub poll_interval_ms: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            fetch_hosts: Vec::new(),
+            fetch_timeout_seconds: 10,
+            max_media_bytes: 20 * 1024 * 1024,
+            max_attempts: 5,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+impl MediaConfig {
+    /// Whether the desk fetches media at this URL: an http(s) URL on one of the fetch hosts.
+    pub fn fetches(&self, url: &str) -> bool {
+        let Some(rest) = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+        else {
+            return false;
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        // A user-info part (`user@host`) would let a URL name one host and reach another.
+        if authority.contains('@') {
+            return false;
+        }
+        let host = match authority.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => authority,
+        };
+        self.fetch_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -388,6 +388,7 @@ pub async fn seed_with_media(
                     } else {
                         vec![]
                     },
+                    pdq_hashes: vec![],
                     author_id: Some(format!(
                         "acct-{:05}",
                         srng.random_range(0..subjects / 3 + 1)
@@ -674,6 +675,7 @@ async fn plant_campaign(
                             .into(),
                     ),
                     media_urls: vec![],
+                    pdq_hashes: vec![],
                     author_id: Some("acct-quickgains".into()),
                     author_name: None,
                     country: Some("DE".into()),

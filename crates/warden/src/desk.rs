@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::intake::GroupCommit;
+use crate::matching::Banks;
 use crate::review::ClaimCommit;
 use crate::store::Db;
 
@@ -18,6 +19,8 @@ pub struct Desk {
     pub intake: GroupCommit,
     /// Claims' committers, likewise.
     pub claims: ClaimCommit,
+    /// The banks of known media in memory, shared likewise.
+    pub banks: Arc<Banks>,
 }
 
 impl Desk {
@@ -28,6 +31,7 @@ impl Desk {
             clock: Arc::new(SystemClock),
             intake: GroupCommit::default(),
             claims: ClaimCommit::default(),
+            banks: Arc::default(),
         }
     }
 

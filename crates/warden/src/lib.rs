@@ -19,6 +19,7 @@ pub mod enforcement;
 pub mod error;
 pub mod group_commit;
 pub mod intake;
+pub mod matching;
 pub mod policies;
 pub mod replies;
 pub mod review;

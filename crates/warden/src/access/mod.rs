@@ -73,6 +73,10 @@ pub enum Permission {
     FileAppeals,
     /// Run read-only SQL over the analysts' views and save queries.
     RunAnalytics,
+    /// See the banks of known media, their entries and precision.
+    ReadBanks,
+    /// Create and tune banks; add, import, disable and remove their entries.
+    ManageBanks,
 }
 
 /// The permission table: one place to read what each role may do.
@@ -82,9 +86,14 @@ pub fn allows(role: Role, p: Permission) -> bool {
         Role::Admin => true,
         // Appeals are the appellant's own: they come only through the platform's channel.
         Role::Lead => !matches!(p, ManageUsers | FileAppeals),
-        Role::Specialist => matches!(p, ReadCases | WorkCases | ReadQueues | ReadPolicies),
+        Role::Specialist => {
+            matches!(p, ReadCases | WorkCases | ReadQueues | ReadPolicies | ReadBanks)
+        }
         Role::Qa | Role::Analyst => {
-            matches!(p, ReadCases | ReadQueues | ReadPolicies | RunAnalytics)
+            matches!(
+                p,
+                ReadCases | ReadQueues | ReadPolicies | RunAnalytics | ReadBanks
+            )
         }
         Role::Partner => matches!(p, AnswerConsultations | ReadPolicies),
         Role::Integration => matches!(p, SubmitReports | FileAppeals),

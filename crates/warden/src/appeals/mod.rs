@@ -356,6 +356,7 @@ pub async fn decide(
                     approval_reasons: &[],
                     restricts: rules::restricts(&d.actions),
                     account_id: account_of(&case),
+                    automated: false,
                 },
             )
             .await?;

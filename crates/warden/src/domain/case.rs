@@ -239,6 +239,9 @@ impl Case {
                 if s.media_urls.is_empty() {
                     s.media_urls = old.media_urls;
                 }
+                if s.pdq_hashes.is_empty() {
+                    s.pdq_hashes = old.pdq_hashes;
+                }
                 if s.author_id.is_none() {
                     s.author_id = old.author_id;
                 }
@@ -296,7 +299,14 @@ impl Case {
                 self.lease_expires_at = None;
                 self.status = CaseStatus::Triaged;
             }
-            CaseEvent::NoteAdded { .. } | CaseEvent::Viewed => {}
+            CaseEvent::MediaMatched { bank, .. } => {
+                let mut triage = self.triage_input();
+                triage.known_media.insert(bank.clone());
+                self.triage = Some(triage);
+            }
+            CaseEvent::NoteAdded { .. }
+            | CaseEvent::Viewed
+            | CaseEvent::MediaMatchJudged { .. } => {}
             CaseEvent::TagsChanged { added, removed } => {
                 for t in removed {
                     self.tags.remove(t);
@@ -573,6 +583,31 @@ impl Case {
         }
     }
 
+    /// A decision the desk takes itself (a bank's automatic action on known media): only on a
+    /// case waiting for a reviewer, never one somebody holds or one open for an appeal.
+    pub fn decide_automatically(&self, draft: DecisionDraft) -> Result<Vec<CaseEvent>, Error> {
+        if self.open_appeal.is_some() || self.pending_decision.is_some() {
+            return Err(Error::Conflict(
+                "a person is deciding this case; the desk does not decide it alone".into(),
+            ));
+        }
+        match self.status {
+            CaseStatus::New | CaseStatus::Triaged | CaseStatus::Reopened => Ok(vec![
+                CaseEvent::Decided {
+                    decision_id: draft.decision_id,
+                    verdict: draft.verdict,
+                    policy_area: draft.policy_area,
+                    policy: draft.policy,
+                    rationale: draft.rationale,
+                    actions: draft.actions,
+                    awaiting_approval: false,
+                },
+                CaseEvent::Closed,
+            ]),
+            from => Err(illegal("decide automatically", from)),
+        }
+    }
+
     /// A lead's approval of the decision waiting on the two-person rule: the case closes.
     pub fn approve(&self, decision_id: i64) -> Result<Vec<CaseEvent>, Error> {
         match (self.status, self.pending_decision) {
@@ -690,6 +725,7 @@ impl Case {
             reach: 0,
             risk_flags: BTreeSet::new(),
             requested_deadline: None,
+            known_media: BTreeSet::new(),
         })
     }
 }
@@ -739,6 +775,7 @@ mod tests {
                     reach: 5,
                     risk_flags: [RiskFlag::Election].into(),
                     requested_deadline: None,
+                    known_media: BTreeSet::new(),
                 },
                 snapshot: Snapshot {
                     text: Some("hello".into()),

@@ -472,6 +472,7 @@ mod tests {
             jurisdiction: None,
             legal_ground: None,
             reference_url: None,
+            bank_confirmed_media: false,
             text: "…".into(),
         }
     }

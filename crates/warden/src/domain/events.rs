@@ -200,6 +200,24 @@ pub enum CaseEvent {
     },
     /// A read of a restricted case; changes nothing, but is on the record.
     Viewed,
+    /// The subject's media matched an entry of a bank of known violating media.
+    MediaMatched {
+        match_id: i64,
+        bank_id: i64,
+        bank: String,
+        entry_id: i64,
+        distance: u32,
+        /// The hash of the case's media.
+        hash: String,
+        /// Where the media was fetched from; absent for a hash the platform sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media_url: Option<String>,
+    },
+    /// A reviewer said whether a match was right.
+    MediaMatchJudged {
+        match_id: i64,
+        verdict: crate::matching::MatchVerdict,
+    },
 }
 
 impl CaseEvent {
@@ -232,6 +250,8 @@ impl CaseEvent {
             Self::Unrestricted => "unrestricted",
             Self::SlaBreached { .. } => "sla_breached",
             Self::Viewed => "viewed",
+            Self::MediaMatched { .. } => "media_matched",
+            Self::MediaMatchJudged { .. } => "media_match_judged",
         }
     }
 }

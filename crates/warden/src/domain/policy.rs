@@ -43,6 +43,10 @@ pub struct Policy {
     /// The public page of the policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_url: Option<String>,
+    /// Media a violating decision under this policy confirms is banked: the subject's media
+    /// hashes go into the banks tied to this policy, so copies are matched from then on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bank_confirmed_media: bool,
     /// The rule text, in Markdown.
     pub text: String,
 }
@@ -260,6 +264,7 @@ mod tests {
             jurisdiction: None,
             legal_ground: None,
             reference_url: None,
+            bank_confirmed_media: false,
             text: "No attacks on people for who they are.".into(),
         }
     }

@@ -66,6 +66,9 @@ pub struct TriageInput {
     pub risk_flags: BTreeSet<RiskFlag>,
     /// The earliest deadline any reporter asked for.
     pub requested_deadline: Option<DateTime<Utc>>,
+    /// The banks of known violating media the subject's media matched.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub known_media: BTreeSet<String>,
 }
 
 impl TriageInput {
@@ -78,6 +81,7 @@ impl TriageInput {
         self.distinct_reporters += other.distinct_reporters;
         self.reach = self.reach.max(other.reach);
         self.risk_flags.extend(other.risk_flags.iter().copied());
+        self.known_media.extend(other.known_media.iter().cloned());
         self.requested_deadline = match (self.requested_deadline, other.requested_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -164,6 +168,9 @@ fn deadline_points(deadline: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     }
 }
 
+/// Known violating media comes back as copies; a copy waits no longer than a P1.
+const KNOWN_MEDIA_POINTS: i64 = 35;
+
 /// Computes priority P0–P4 and the factors behind it.
 pub fn triage(input: &TriageInput, now: DateTime<Utc>) -> Triage {
     let mut factors = vec![
@@ -219,6 +226,17 @@ pub fn triage(input: &TriageInput, now: DateTime<Utc>) -> Triage {
             });
         }
     }
+    if !input.known_media.is_empty() {
+        let banks: Vec<&str> = input.known_media.iter().map(String::as_str).collect();
+        factors.push(Factor {
+            name: "known_media".into(),
+            points: KNOWN_MEDIA_POINTS,
+            explanation: format!(
+                "the media matches media already confirmed as violating ({})",
+                banks.join(", ")
+            ),
+        });
+    }
     let score: i64 = factors.iter().map(|f| f.points).sum();
     let mut priority = match score {
         80.. => Priority::P0,
@@ -229,7 +247,8 @@ pub fn triage(input: &TriageInput, now: DateTime<Utc>) -> Triage {
     };
     if input.risk_flags.contains(&RiskFlag::ImminentHarm) {
         priority = Priority::P0;
-    } else if input.risk_flags.contains(&RiskFlag::MinorSafety) {
+    } else if input.risk_flags.contains(&RiskFlag::MinorSafety) || !input.known_media.is_empty()
+    {
         priority = priority.min(Priority::P1);
     }
     Triage {
@@ -265,7 +284,21 @@ mod tests {
             reach: 10,
             risk_flags: BTreeSet::new(),
             requested_deadline: None,
+            known_media: BTreeSet::new(),
         }
+    }
+
+    #[test]
+    fn known_media_is_at_least_p1_and_says_which_bank() {
+        let mut i = input(Severity::Low, Source::User);
+        i.known_media.insert("Confirmed propaganda".into());
+        let t = triage(&i, now());
+        assert_eq!(t.priority, Priority::P1);
+        let f = t.factors.iter().find(|f| f.name == "known_media").unwrap();
+        assert!(f.explanation.contains("Confirmed propaganda"));
+        let mut other = input(Severity::Low, Source::User);
+        other.merge(&i);
+        assert_eq!(other.known_media, i.known_media);
     }
 
     #[test]

@@ -65,6 +65,10 @@ pub struct Snapshot {
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub media_urls: Vec<String>,
+    /// PDQ hashes (64 hex digits each) of the subject's images, when the platform hashes its
+    /// media itself; matched against the banks of known media as fetched media is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pdq_hashes: Vec<String>,
     /// The platform's id of the account that authored the subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author_id: Option<String>,
@@ -101,6 +105,14 @@ impl Subject {
         }
         for (i, url) in s.media_urls.iter().enumerate() {
             c.url(&format!("snapshot.media_urls[{i}]"), url);
+        }
+        if s.pdq_hashes.len() > 50 {
+            c.fail("snapshot.pdq_hashes", "at most 50 hashes");
+        }
+        for (i, hash) in s.pdq_hashes.iter().enumerate() {
+            if let Err(e) = hash.parse::<pdq::Hash256>() {
+                c.fail(&format!("snapshot.pdq_hashes[{i}]"), e.to_string());
+            }
         }
         c.optional_text("snapshot.author_id", s.author_id.as_deref(), 200);
         c.optional_text("snapshot.author_name", s.author_name.as_deref(), 200);

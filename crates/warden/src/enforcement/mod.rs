@@ -195,6 +195,7 @@ pub async fn decide(
             approval_reasons: &reasons,
             restricts: rules::restricts(&input.actions),
             account_id: account_of(&case),
+            automated: false,
         },
     )
     .await?;
@@ -244,6 +245,149 @@ pub async fn decide(
         .await?
         .ok_or(Error::NotFound("decision"))?;
     Ok((decision, case))
+}
+
+/// A violating decision under a policy that banks confirmed media: the case's media hashes go
+/// into that policy's banks, with the decision as their provenance. Featureless media stays out.
+async fn bank_case_media(
+    conn: &mut AnyConnection,
+    case_id: i64,
+    decision_id: i64,
+    policy_id: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let hashes: Vec<crate::matching::ListedHash> =
+        crate::store::banks::case_media_hashes(conn, case_id)
+            .await?
+            .into_iter()
+            .filter(|(_, q)| q.is_none_or(|q| q >= crate::matching::MIN_QUALITY))
+            .filter_map(|(hex, quality)| {
+                Some(crate::matching::ListedHash {
+                    hash: hex.parse().ok()?,
+                    quality,
+                    note: None,
+                })
+            })
+            .collect();
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let from = crate::store::banks::Provenance {
+        decision_id: Some(decision_id),
+        case_id: Some(case_id),
+        ..Default::default()
+    };
+    for bank_id in crate::store::banks::banks_for_policy(conn, policy_id).await? {
+        let origin = crate::matching::Origin::Decision;
+        crate::store::banks::add_entries(conn, bank_id, &hashes, origin, &from, now).await?;
+    }
+    Ok(())
+}
+
+/// What an automatic decision acts on: the bank entry the media matched.
+pub struct Automatic<'a> {
+    pub bank: &'a str,
+    pub entry_id: i64,
+    pub distance: u32,
+}
+
+/// The desk's own decision on a case waiting for a reviewer, inside the caller's transaction: the
+/// bank's action under the bank's policy, effective at once, its statement of reasons marked
+/// fully automated. Nothing is decided (and `None` returned) when the policy no longer allows
+/// the action on this subject; the case then waits for a reviewer with its match recorded.
+#[allow(clippy::too_many_arguments)]
+pub async fn decide_automatically(
+    conn: &mut AnyConnection,
+    desk: &Desk,
+    case: &mut Case,
+    policy: &Policy,
+    action: ActionKind,
+    why: &Automatic<'_>,
+    reports: &[ReportRow],
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let actions = vec![ActionSpec::new(action)];
+    let mut c = Checker::new();
+    rules::check_actions(
+        &mut c,
+        policy,
+        &actions,
+        &Target {
+            subject_kind: case.subject_kind,
+            account_id: account_of(case),
+        },
+        now,
+    );
+    if !c.errors.is_empty() {
+        tracing::warn!(case = case.id, bank = why.bank, problems = ?c.errors,
+            "a bank's automatic action does not apply; the case waits for a reviewer");
+        return Ok(None);
+    }
+    let policy_area = policy
+        .area
+        .clone()
+        .unwrap_or_else(|| case.policy_area.clone());
+    let policy_ref = policy.reference().to_string();
+    let rationale = format!(
+        "Automatic action of the bank \"{}\": the media is {} bits from its entry {}.",
+        why.bank, why.distance, why.entry_id
+    );
+    let explanation = format!(
+        "The content contains an image that matches media already confirmed as violating our \
+         policy \"{}\".",
+        policy.title
+    );
+    let restricts = rules::restricts(&actions);
+    let decision_id = store::insert_decision(
+        conn,
+        NewDecision {
+            case_id: case.id,
+            verdict: &verdict_str(Verdict::Violating)?,
+            policy_area: &policy_area,
+            policy: Some(&policy_ref),
+            rationale: &rationale,
+            explanation: Some(&explanation),
+            actions: &actions,
+            decided_by: 0,
+            decided_at: now,
+            state: DecisionState::Effective,
+            approval_reasons: &[],
+            restricts,
+            account_id: account_of(case),
+            automated: true,
+        },
+    )
+    .await?;
+    for a in actions.iter().filter(|a| a.kind.is_delivered()) {
+        store::insert_action(conn, decision_id, case.id, a, ActionState::Active, now).await?;
+    }
+    let events = case.decide_automatically(DecisionDraft {
+        decision_id,
+        verdict: Verdict::Violating,
+        policy_area,
+        policy: Some(policy_ref),
+        rationale,
+        actions,
+    })?;
+    let reason = Some("automatic action on known media");
+    cases::append(conn, case, events, Who::SYSTEM, reason, now).await?;
+    let decision = store::read_decision(conn, decision_id)
+        .await?
+        .ok_or_else(|| Error::Internal("a decision vanished".into()))?;
+    let events = take_effect(
+        conn,
+        desk,
+        case,
+        &decision,
+        Some(policy),
+        reports,
+        now,
+        Notify::Everyone,
+    )
+    .await?;
+    cases::append(conn, case, events, Who::SYSTEM, reason, now).await?;
+    metrics::counter!("warden_automatic_decisions_total").increment(1);
+    Ok(Some(decision_id))
 }
 
 /// Who hears about a decision taking effect.
@@ -378,6 +522,8 @@ pub async fn take_effect(
             content_date: case.opened_at.date_naive(),
             applied_at: now,
             sources: &sources,
+            detected_automatically: !case.triage_input().known_media.is_empty(),
+            decided_automatically: decision.automated,
         };
         if let Some(s) = statement_of_reasons(&facts) {
             s.validate().map_err(|violations| {
@@ -397,6 +543,13 @@ pub async fn take_effect(
             }
             store::insert_statement(conn, decision.id, &s, now).await?;
         }
+    }
+    if let Some(p) = policy
+        && p.bank_confirmed_media
+        && decision.verdict == "violating"
+        && !decision.automated
+    {
+        bank_case_media(conn, case.id, decision.id, &p.id, now).await?;
     }
     if notify == Notify::Nobody {
         return Ok(Vec::new());

@@ -29,6 +29,11 @@ pub struct StatementFacts<'a> {
     pub applied_at: DateTime<Utc>,
     /// The sources of the reports that led to the decision.
     pub sources: &'a [Source],
+    /// The content was found by automated means other than an automated report (a match
+    /// against a bank of known media).
+    pub detected_automatically: bool,
+    /// The decision was taken without a person (a bank's automatic action).
+    pub decided_automatically: bool,
 }
 
 /// The statement for a decision, or `None` when it restricts nothing.
@@ -183,8 +188,14 @@ pub fn statement_of_reasons(f: &StatementFacts<'_>) -> Option<Statement> {
         decision_facts: explanation,
         source_type: source_type(f.sources, ground),
         source_identity: None,
-        automated_detection: YesNo::from(f.sources.contains(&Source::Automated)),
-        automated_decision: AutomatedDecision::NotAutomated,
+        automated_detection: YesNo::from(
+            f.detected_automatically || f.sources.contains(&Source::Automated),
+        ),
+        automated_decision: if f.decided_automatically {
+            AutomatedDecision::Fully
+        } else {
+            AutomatedDecision::NotAutomated
+        },
         puid: f.puid.clone(),
     })
 }
@@ -268,6 +279,7 @@ mod tests {
             jurisdiction: local_law.then(|| "DE".to_string()),
             legal_ground: local_law.then(|| "§ 130 StGB".to_string()),
             reference_url: Some("https://example.com/policies/hate-speech".into()),
+            bank_confirmed_media: false,
             text: "…".into(),
         }
     }
@@ -287,6 +299,8 @@ mod tests {
             content_date: "2026-11-01".parse().unwrap(),
             applied_at: at("2026-11-20T10:00:00Z"),
             sources,
+            detected_automatically: false,
+            decided_automatically: false,
         })
     }
 
@@ -373,5 +387,27 @@ mod tests {
         assert_eq!(s.automated_detection, YesNo::Yes);
         assert_eq!(s.automated_decision, AutomatedDecision::NotAutomated);
         assert_eq!(s.source_type, SourceType::Voluntary);
+    }
+
+    #[test]
+    fn a_banks_automatic_action_is_fully_automated_and_automatically_detected() {
+        let p = policy(false);
+        let facts = StatementFacts {
+            puid: "warden-decision-8".into(),
+            policy: &p,
+            actions: &[spec(ActionKind::Remove)],
+            explanation: "The image is a copy of media confirmed as terrorist propaganda.",
+            subject_kind: SubjectKind::Photo,
+            content_language: None,
+            content_date: "2026-11-01".parse().unwrap(),
+            applied_at: at("2026-11-20T10:00:00Z"),
+            sources: &[Source::User],
+            detected_automatically: true,
+            decided_automatically: true,
+        };
+        let s = statement_of_reasons(&facts).unwrap();
+        assert_eq!(s.automated_detection, YesNo::Yes);
+        assert_eq!(s.automated_decision, AutomatedDecision::Fully);
+        assert!(s.validate().is_ok());
     }
 }

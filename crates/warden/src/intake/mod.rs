@@ -22,6 +22,7 @@ use crate::domain::validate::Checker;
 use crate::error::{Error, Result};
 use crate::replies::{self, Outgoing, Redress};
 use crate::store::Arg;
+use crate::store::banks::{MEDIA_CHECKS, media_check_row};
 use crate::store::cases::{self, Who};
 use crate::store::enforcement::{MESSAGES, OUTBOX};
 use crate::store::rows::{self, Reserved};
@@ -216,6 +217,8 @@ struct Writes {
     messages: Vec<Vec<Arg>>,
     deliveries: Vec<Vec<Arg>>,
     documents: Vec<Vec<Arg>>,
+    /// Media to hash and match against the banks of known media.
+    media_checks: Vec<Vec<Arg>>,
     /// The purposes of the messages, counted once they are written.
     purposes: Vec<String>,
 }
@@ -325,6 +328,11 @@ pub(crate) async fn take_in_group(
     rows::insert(conn, &OUTBOX, writes.deliveries).await?;
     rows::insert(conn, &cases::EVENTS, writes.events).await?;
     rows::insert(conn, &SEARCH_DOCS, writes.documents).await?;
+    if !writes.media_checks.is_empty() {
+        rows::insert(conn, &MEDIA_CHECKS, writes.media_checks).await?;
+        // The checker finds them once this group commits, or at its next poll.
+        desk.banks.queued.notify_one();
+    }
     for purpose in &writes.purposes {
         replies::count_sent(purpose);
     }
@@ -390,6 +398,22 @@ fn take_in(
     }
     let new_reporter = group.seen.insert((case.id, report.reporter.id.clone()));
     let report_id = group.ids.take(&cases::REPORTS)?;
+    // Media new to the case is checked against the banks once; a subject reported a thousand
+    // times is fetched once.
+    let known = &case.snapshot;
+    for url in &subject.snapshot.media_urls {
+        if desk.config.media.fetches(url) && !known.media_urls.contains(url) {
+            w.media_checks
+                .push(media_check_row(case.id, report_id, Some(url.clone()), None, now));
+        }
+    }
+    for hash in &subject.snapshot.pdq_hashes {
+        if !known.pdq_hashes.contains(hash) {
+            let hash = hash.to_ascii_lowercase();
+            w.media_checks
+                .push(media_check_row(case.id, report_id, None, Some(hash), now));
+        }
+    }
     // The index takes the report's words, and the subject's when they are new to the case.
     if let Some(text) = search::new_subject_text(
         case.snapshot.text.as_deref(),
@@ -418,6 +442,7 @@ fn take_in(
             reach: subject.snapshot.reach.unwrap_or(0),
             risk_flags: report.risk_flags.iter().copied().collect(),
             requested_deadline: report.requested_deadline,
+            known_media: BTreeSet::new(),
         },
         snapshot: subject.snapshot.clone(),
     });

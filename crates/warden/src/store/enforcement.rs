@@ -199,11 +199,13 @@ pub struct DecisionRecord {
     pub restricts: bool,
     /// The account the decision acts on, if any.
     pub account_id: Option<String>,
+    /// Taken by the desk itself (a bank's automatic action on a match), not by a person.
+    pub automated: bool,
 }
 
 const DECISION_COLUMNS: &str = "id, case_id, verdict, policy_area, policy_ref, rationale, explanation, \
-     actions, decided_by, decided_at, state, approval_reasons, approved_by, effective_at, restricts, account_id \
-     FROM decisions";
+     actions, decided_by, decided_at, state, approval_reasons, approved_by, effective_at, restricts, account_id, \
+     automated FROM decisions";
 
 fn decision_from_row(r: &sqlx::any::AnyRow) -> Result<DecisionRecord> {
     Ok(DecisionRecord {
@@ -223,6 +225,7 @@ fn decision_from_row(r: &sqlx::any::AnyRow) -> Result<DecisionRecord> {
         effective_at: opt_millis(r, 13)?,
         restricts: r.try_get::<i64, _>(14)? != 0,
         account_id: r.try_get(15)?,
+        automated: r.try_get::<i64, _>(16)? != 0,
     })
 }
 
@@ -240,14 +243,15 @@ pub struct NewDecision<'a> {
     pub approval_reasons: &'a [String],
     pub restricts: bool,
     pub account_id: Option<&'a str>,
+    pub automated: bool,
 }
 
 pub async fn insert_decision(conn: &mut AnyConnection, d: NewDecision<'_>) -> Result<i64> {
     let effective_at = (d.state == DecisionState::Effective).then(|| to_millis(d.decided_at));
     let row = sqlx::query(
         "INSERT INTO decisions (case_id, verdict, policy_area, policy_ref, rationale, explanation, actions, \
-         decided_by, decided_at, state, approval_reasons, effective_at, restricts, account_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+         decided_by, decided_at, state, approval_reasons, effective_at, restricts, account_id, automated) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
     .bind(d.case_id)
     .bind(d.verdict.to_string())
@@ -263,6 +267,7 @@ pub async fn insert_decision(conn: &mut AnyConnection, d: NewDecision<'_>) -> Re
     .bind(effective_at)
     .bind(i64::from(d.restricts))
     .bind(d.account_id.map(str::to_string))
+    .bind(i64::from(d.automated))
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get(0)?)
@@ -977,10 +982,7 @@ pub async fn take_due(
         Topics::Only(t) => format!(" AND topic = '{t}'"),
         Topics::AllBut(t) => format!(" AND topic <> '{t}'"),
     };
-    let skip = match db.engine {
-        super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
-        super::Engine::Sqlite => "",
-    };
+    let skip = db.for_update_skip_locked();
     let mut tx = db.begin().await?;
     let rows = dynamic(format!(
         "UPDATE outbox SET locked_by = $1, locked_until = $2 WHERE id IN (\

@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod analytics;
+pub mod banks;
 pub mod cases;
 pub mod console;
 pub mod enforcement;
@@ -160,6 +161,11 @@ impl Db {
         &self.read
     }
 
+    /// The pool writes go through, for a single statement outside a transaction.
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
     /// The database's URL, as connected to.
     pub fn url(&self) -> &str {
         &self.url
@@ -169,6 +175,15 @@ impl Db {
     pub fn for_update(&self) -> &'static str {
         match self.engine {
             Engine::Postgres => " FOR UPDATE",
+            Engine::Sqlite => "",
+        }
+    }
+
+    /// For queue takers: rows another worker is taking are skipped on PostgreSQL; on SQLite the
+    /// single writer serialises takers.
+    pub fn for_update_skip_locked(&self) -> &'static str {
+        match self.engine {
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
             Engine::Sqlite => "",
         }
     }

@@ -100,6 +100,36 @@ pub async fn insert(conn: &mut AnyConnection, table: &Table, rows: Vec<Vec<Arg>>
     insert_with(conn, table, rows, "").await
 }
 
+/// As [`insert_with`], returning the ids of the rows written (those `suffix`'s `ON CONFLICT … DO
+/// NOTHING` skipped give none).
+pub async fn insert_returning(
+    conn: &mut AnyConnection,
+    table: &Table,
+    mut rows: Vec<Vec<Arg>>,
+    suffix: &str,
+) -> Result<Vec<i64>> {
+    let width = table.columns.len();
+    let style = placeholders(conn);
+    let per_statement = (MAX_VALUES / width).max(1);
+    let suffix = format!("{suffix} RETURNING id");
+    let mut ids = Vec::new();
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(per_statement));
+        let chunk = std::mem::replace(&mut rows, rest);
+        for row in bind_args(
+            insert_sql(table, chunk.len(), &suffix, style),
+            chunk.into_iter().flatten(),
+        )
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            ids.push(row.try_get(0)?);
+        }
+    }
+    Ok(ids)
+}
+
 /// Inserts one row and returns the id the database gave it.
 pub async fn insert_one(conn: &mut AnyConnection, table: &Table, row: Vec<Arg>) -> Result<i64> {
     let style = placeholders(conn);

@@ -1,6 +1,7 @@
 //! The HTTP edge: JSON API under `/api/v1` with its OpenAPI document, health and metrics.
 
 pub mod alerts_api;
+pub mod banks_api;
 pub mod analytics_api;
 pub mod api;
 pub mod auth;
@@ -57,6 +58,7 @@ pub struct AppState {
         (name = "consultations", description = "Questions to partner teams"),
         (name = "people", description = "Sign-in, users and tokens"),
         (name = "alerts", description = "Spikes and trends in the desk's own reports"),
+        (name = "banks", description = "Banks of known violating media (PDQ hashes) and their entries"),
         (name = "analytics", description = "Read-only SQL over documented views; saved queries"),
     )
 )]
@@ -224,6 +226,14 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts_api::list_alerts))
         .routes(routes!(alerts_api::acknowledge_alert))
         .routes(routes!(alerts_api::scan_alerts))
+        .routes(routes!(banks_api::list_banks, banks_api::create_bank))
+        .routes(routes!(banks_api::get_bank, banks_api::change_bank))
+        .routes(routes!(banks_api::list_entries, banks_api::add_entries))
+        .routes(routes!(banks_api::change_entry, banks_api::remove_entry))
+        .routes(routes!(banks_api::import_entries))
+        .routes(routes!(banks_api::export_entries))
+        .routes(routes!(banks_api::case_matches))
+        .routes(routes!(banks_api::judge_match))
         .routes(routes!(get_case))
         .routes(routes!(assign_case))
         .routes(routes!(release_case))
@@ -456,6 +466,9 @@ pub async fn serve_with(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let deliverer = crate::enforcement::delivery::Deliverer::new(desk.clone())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let checker = crate::matching::checks::MediaChecker::new(desk.clone())
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let checks = tokio::spawn(checker.run(stopped.clone()));
     let delivery = tokio::spawn(deliverer.run(stopped));
     let header_read = Duration::from_secs(desk.config.limits.header_read_seconds);
     let app = match extra {
@@ -466,6 +479,7 @@ pub async fn serve_with(
     sweeper.abort();
     let _ = stop.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(15), delivery).await;
+    let _ = tokio::time::timeout(Duration::from_secs(15), checks).await;
     result
 }
 

@@ -975,6 +975,8 @@ pub async fn preview(
             content_date: c.opened_at.date_naive(),
             applied_at: now,
             sources: &sources,
+            detected_automatically: !c.triage_input().known_media.is_empty(),
+            decided_automatically: false,
         };
         if let Some(s) = statement_of_reasons(&facts) {
             if let Err(v) = s.validate() {
