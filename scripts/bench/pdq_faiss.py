@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """FAISS's multi-hash binary index on the bank and queries that examples/index_bench.rs wrote.
 
-    pdq_faiss.py DIR [--queries N] [--max-distance D]
+    pdq_faiss.py DIR [--queries N] [--max-distance D] [--passes P]
 
 Configured as Meta's Hasher-Matcher-Actioner does for PDQ: IndexBinaryMultiHash(256, 16, 16)
 (sixteen tables of sixteen bits) with nflip = D // 16, one thread. FAISS's range_search keeps
 distances strictly below the radius, so it is called with D + 1 to return distance <= D, as the
-Rust side does. Recall is checked against the brute-force truth.txt. Prints key=value lines.
+Rust side does. Recall is checked against the brute-force truth.txt. The lookup rate is the best
+of P passes over the queries (default 3), as on the Rust side. Prints key=value lines.
 """
 
 import argparse
@@ -32,6 +33,7 @@ def main():
     parser.add_argument("dir", type=Path)
     parser.add_argument("--queries", type=int, default=None, help="search only the first N queries")
     parser.add_argument("--max-distance", type=int, default=31)
+    parser.add_argument("--passes", type=int, default=3)
     args = parser.parse_args()
     d = args.max_distance
 
@@ -61,13 +63,18 @@ def main():
         flush=True,
     )
 
-    started = time.perf_counter()
-    lims, distances, labels = index.range_search(queries, d + 1)
-    elapsed = time.perf_counter() - started
+    best = float("inf")
+    cpu = time.process_time()
+    for _ in range(max(args.passes, 1)):
+        started = time.perf_counter()
+        lims, distances, labels = index.range_search(queries, d + 1)
+        best = min(best, time.perf_counter() - started)
+    cpu = time.process_time() - cpu
     assert distances.size == 0 or distances.max() <= d
     print(
         f"faiss size={len(bank)} d={d} queries={len(queries)} "
-        f"lookups_per_s={len(queries) / elapsed:.1f} matches={len(labels)}",
+        f"lookups_per_s={len(queries) / best:.1f} "
+        f"lookups_per_cpu_s={len(queries) * max(args.passes, 1) / cpu:.1f} matches={len(labels)}",
         flush=True,
     )
 

@@ -40,13 +40,23 @@ fn parse_args() -> Args {
         match arg.as_str() {
             "--seconds" => args.seconds = it.next().and_then(|s| s.parse().ok()).expect(usage),
             "--threads" => args.threads = it.next().and_then(|s| s.parse().ok()).expect(usage),
-            "--cases" => args.cases = it.next().expect(usage).split(',').map(String::from).collect(),
+            "--cases" => {
+                args.cases = it
+                    .next()
+                    .expect(usage)
+                    .split(',')
+                    .map(String::from)
+                    .collect()
+            }
             _ => args.paths.push(PathBuf::from(arg)),
         }
     }
     assert!(!args.paths.is_empty() && args.threads > 0, "{usage}");
     for case in &args.cases {
-        assert!(CASES.contains(&case.as_str()), "unknown case {case:?}; the cases are {CASES:?}");
+        assert!(
+            CASES.contains(&case.as_str()),
+            "unknown case {case:?}; the cases are {CASES:?}"
+        );
     }
     args
 }
@@ -120,11 +130,16 @@ fn main() {
     let decoded: Vec<(u32, u32, Vec<u8>)> = files
         .iter()
         .map(|f| {
-            let image = image::open(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())).to_rgb8();
+            let image = image::open(f)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+                .to_rgb8();
             (image.width(), image.height(), image.into_raw())
         })
         .collect();
-    let megapixels: f64 = decoded.iter().map(|(w, h, _)| f64::from(*w) * f64::from(*h) / 1e6).sum();
+    let megapixels: f64 = decoded
+        .iter()
+        .map(|(w, h, _)| f64::from(*w) * f64::from(*h) / 1e6)
+        .sum();
     eprintln!(
         "{} images, {:.2} megapixels on average, {} threads, {} s a case",
         files.len(),
@@ -142,10 +157,13 @@ fn main() {
     };
     let buffer_reused = |i: usize| {
         let (w, h, rgb) = &decoded[i];
-        HASHER.with_borrow_mut(|hasher| std::hint::black_box(hasher.hash_rgb(*w, *h, rgb).unwrap()));
+        HASHER
+            .with_borrow_mut(|hasher| std::hint::black_box(hasher.hash_rgb(*w, *h, rgb).unwrap()));
     };
     let file_reused = |i: usize| {
-        HASHER.with_borrow_mut(|hasher| std::hint::black_box(hasher.hash_image_file(&files[i]).unwrap()));
+        HASHER.with_borrow_mut(|hasher| {
+            std::hint::black_box(hasher.hash_image_file(&files[i]).unwrap())
+        });
     };
     for case in &args.cases {
         let work: &(dyn Fn(usize) + Sync) = match case.as_str() {
@@ -155,6 +173,10 @@ fn main() {
             _ => &file_reused,
         };
         let (done, per_core) = measure(args.threads, args.seconds, files.len(), work);
-        println!("pdq (Rust)\t{case}\t{}\t{done}\t{:.3}\t{per_core:.1}", args.threads, 1000.0 / per_core);
+        println!(
+            "pdq (Rust)\t{case}\t{}\t{done}\t{:.3}\t{per_core:.1}",
+            args.threads,
+            1000.0 / per_core
+        );
     }
 }

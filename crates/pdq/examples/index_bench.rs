@@ -3,13 +3,15 @@
 //! queries for `scripts/bench/pdq_faiss.py`, so both sides search the same data.
 //!
 //!   cargo run --release -p pdq --example index_bench -- [--size N] [--queries Q]
-//!       [--recall-sample K] [--max-distance D] [--seed S] [--out DIR] [--inserts M] [--sweep] [--passes P]
+//!       [--recall-sample K] [--max-distance D] [--seed S] [--out DIR] [--inserts M] [--sweep]
+//!       [--passes P]
 //!
 //! Queries alternate: even ones have a hash planted in the bank at a random distance from 0 to
 //! D, odd ones are random. With `--out`, DIR gets `bank.u8` and `queries.u8` (32 bytes a hash, in
 //! the order of the hex form) and `truth.txt` (for each of the first K queries, its index and the
-//! positions within D by brute force). Results are printed as `key=value` lines; rates are the
-//! best of P passes over the queries (default 3), as other work on the machine only slows a pass.
+//! positions within D by brute force). Results are printed as `key=value` lines. Lookup rates are
+//! the best of P passes over the queries (default 3, more until a second has passed), as other work
+//! on the machine only slows a pass; `lookups_per_cpu_s` divides by this thread's processor time.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -135,8 +137,17 @@ fn brute_force_portable(bank: &[Hash256], queries: &[Hash256], max_distance: u32
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
     // Fields after the command name (which may hold spaces), from field 3 on.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -158,16 +169,22 @@ fn lookups_per_second(
 ) -> Rate {
     let mut best = f64::INFINITY;
     let mut found = 0;
-    let cpu = cpu_seconds();
-    for _ in 0..passes.max(1) {
+    let (cpu, all) = (cpu_seconds(), Instant::now());
+    let mut done = 0;
+    // At least a second in all, so that the processor time (in 10 ms ticks) is precise.
+    while done < passes.max(1) || (all.elapsed().as_secs_f64() < 1.0 && done < 100) {
         let started = Instant::now();
-        found = queries.iter().map(|query| index.search_with(query, d, strategy).len()).sum();
+        found = queries
+            .iter()
+            .map(|query| index.search_with(query, d, strategy).len())
+            .sum();
         best = best.min(started.elapsed().as_secs_f64());
+        done += 1;
     }
     let cpu = cpu_seconds() - cpu;
     Rate {
         wall: queries.len() as f64 / best,
-        cpu: (queries.len() * passes.max(1)) as f64 / cpu,
+        cpu: (queries.len() * done) as f64 / cpu,
         found,
     }
 }
@@ -212,9 +229,18 @@ fn main() -> std::io::Result<()> {
     );
 
     // Warm the tables once, then time every query.
-    lookups_per_second(&index, &queries[..queries.len().min(20)], d, Strategy::Auto, 1);
-    let Rate { wall: rate, cpu: cpu_rate, found } =
-        lookups_per_second(&index, &queries, d, Strategy::Auto, args.passes);
+    lookups_per_second(
+        &index,
+        &queries[..queries.len().min(20)],
+        d,
+        Strategy::Auto,
+        1,
+    );
+    let Rate {
+        wall: rate,
+        cpu: cpu_rate,
+        found,
+    } = lookups_per_second(&index, &queries, d, Strategy::Auto, args.passes);
     let mut batch_best = f64::INFINITY;
     for _ in 0..args.passes.max(1) {
         let started = Instant::now();
@@ -248,7 +274,11 @@ fn main() -> std::io::Result<()> {
         "rust size={} recall_sample={} recall={:.4} exact_queries={exact} brute_force_lookups_per_s={brute_rate:.1}",
         args.size,
         sample.len(),
-        if expected == 0 { 1.0 } else { returned as f64 / expected as f64 },
+        if expected == 0 {
+            1.0
+        } else {
+            returned as f64 / expected as f64
+        },
     );
     if let Some(dir) = &args.out {
         let mut out = BufWriter::new(File::create(dir.join("truth.txt"))?);
@@ -276,7 +306,9 @@ fn main() -> std::io::Result<()> {
             );
         }
         // The scan kernels on hashes in cache: an index whose hashes are all in the tail.
-        let small: HashIndex = (0..pdq::index::SEAL_AT - 1).map(|_| random_hash(&mut rng)).collect();
+        let small: HashIndex = (0..pdq::index::SEAL_AT - 1)
+            .map(|_| random_hash(&mut rng))
+            .collect();
         for kernel in Kernel::ALL.into_iter().filter(|k| k.is_supported()) {
             let mut small = small.clone();
             small.set_kernel(kernel).expect("supported");

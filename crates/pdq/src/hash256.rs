@@ -84,10 +84,10 @@ impl FromStr for Hash256 {
 
     /// Reads 64 hex digits, either case; surrounding whitespace is not part of a hash.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if let Some(bad) = text.chars().find(|c| !c.is_ascii_hexdigit()) {
-            if text.chars().count() == 64 || !bad.is_ascii() {
-                return Err(ParseHashError::Digit(bad));
-            }
+        if let Some(bad) = text.chars().find(|c| !c.is_ascii_hexdigit())
+            && (text.chars().count() == 64 || !bad.is_ascii())
+        {
+            return Err(ParseHashError::Digit(bad));
         }
         if text.len() != 64 {
             return Err(ParseHashError::Length(text.chars().count()));
@@ -96,7 +96,12 @@ impl FromStr for Hash256 {
         for (i, word) in words.iter_mut().enumerate() {
             let digits = &text[16 * i..16 * (i + 1)];
             *word = u64::from_str_radix(digits, 16).map_err(|_| {
-                ParseHashError::Digit(digits.chars().find(|c| !c.is_ascii_hexdigit()).unwrap_or('?'))
+                ParseHashError::Digit(
+                    digits
+                        .chars()
+                        .find(|c| !c.is_ascii_hexdigit())
+                        .unwrap_or('?'),
+                )
             })?;
         }
         Ok(Self { words })
@@ -133,7 +138,10 @@ mod tests {
             b.set_bit(k, !b.bit(k));
         }
         assert_eq!(a.distance(&b), 5);
-        assert_eq!(Hash256::default().distance(&Hash256::from_words([u64::MAX; 4])), 256);
+        assert_eq!(
+            Hash256::default().distance(&Hash256::from_words([u64::MAX; 4])),
+            256
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::path::Path;
 
 use crate::Hash256;
 use dct::{Coefficients, KEPT};
-use downscale::{Scratch, SIDE};
+use downscale::{SIDE, Scratch};
 
 pub use dct::Transform;
 
@@ -89,7 +89,12 @@ pub enum HashError {
     #[error("the image is {width}x{height}, over the limit of {limit} pixels")]
     TooLarge { width: u32, height: u32, limit: u64 },
     #[error("{width}x{height} pixels take {expected} values, the buffer has {actual}")]
-    BufferSize { width: u32, height: u32, expected: u64, actual: usize },
+    BufferSize {
+        width: u32,
+        height: u32,
+        expected: u64,
+        actual: usize,
+    },
     #[error("luma at pixel {index} is {value}, not a finite number")]
     NonFiniteLuma { index: usize, value: f32 },
     #[error("not an image in a supported format (JPEG, PNG, WebP, GIF or BMP)")]
@@ -97,7 +102,10 @@ pub enum HashError {
     #[error("cannot decode the image: {reason}")]
     Decode { reason: String },
     #[error("cannot read {path}: {source}")]
-    Read { path: std::path::PathBuf, source: std::io::Error },
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Pixels in one of the layouts the hasher reads, row-major without padding.
@@ -109,6 +117,7 @@ enum Pixels<'a> {
 }
 
 impl Pixels<'_> {
+    #[inline(always)]
     fn luma_row(&self, width: usize, row: usize, out: &mut [f32]) {
         let span = row * width..(row + 1) * width;
         match *self {
@@ -137,7 +146,12 @@ impl Pixels<'_> {
 fn check(width: u32, height: u32, pixels: &Pixels) -> Result<(usize, usize), HashError> {
     let expected = u64::from(width) * u64::from(height) * pixels.values_per_pixel();
     if expected != pixels.len() as u64 {
-        return Err(HashError::BufferSize { width, height, expected, actual: pixels.len() });
+        return Err(HashError::BufferSize {
+            width,
+            height,
+            expected,
+            actual: pixels.len(),
+        });
     }
     if width == 0 || height == 0 {
         return Err(HashError::Empty { width, height });
@@ -145,10 +159,10 @@ fn check(width: u32, height: u32, pixels: &Pixels) -> Result<(usize, usize), Has
     if width < MIN_SIDE || height < MIN_SIDE {
         return Err(HashError::TooSmall { width, height });
     }
-    if let Pixels::Luma(luma) = pixels {
-        if let Some((index, &value)) = luma.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(HashError::NonFiniteLuma { index, value });
-        }
+    if let Pixels::Luma(luma) = pixels
+        && let Some((index, &value)) = luma.iter().enumerate().find(|(_, v)| !v.is_finite())
+    {
+        return Err(HashError::NonFiniteLuma { index, value });
     }
     Ok((width as usize, height as usize))
 }
@@ -177,7 +191,11 @@ impl Hasher {
     /// A hasher that refuses to decode images of more than `max_pixels` pixels
     /// ([`HashError::TooLarge`]). Pixel buffers handed in directly are not limited.
     pub fn with_max_pixels(max_pixels: u64) -> Self {
-        Self { max_pixels, scratch: Scratch::default(), decoded: Vec::new() }
+        Self {
+            max_pixels,
+            scratch: Scratch::default(),
+            decoded: Vec::new(),
+        }
     }
 
     /// See [`hash_rgb`].
@@ -188,14 +206,24 @@ impl Hasher {
     }
 
     /// See [`dihedral_rgb`].
-    pub fn dihedral_rgb(&mut self, width: u32, height: u32, rgb: &[u8]) -> Result<Dihedral, HashError> {
+    pub fn dihedral_rgb(
+        &mut self,
+        width: u32,
+        height: u32,
+        rgb: &[u8],
+    ) -> Result<Dihedral, HashError> {
         let pixels = Pixels::Rgb(rgb);
         let size = check(width, height, &pixels)?;
         Ok(dihedral_pixels(pixels, size, &mut self.scratch))
     }
 
     /// See [`hash_luma_f32`].
-    pub fn hash_luma_f32(&mut self, width: u32, height: u32, luma: &[f32]) -> Result<Hashed, HashError> {
+    pub fn hash_luma_f32(
+        &mut self,
+        width: u32,
+        height: u32,
+        luma: &[f32],
+    ) -> Result<Hashed, HashError> {
         let pixels = Pixels::Luma(luma);
         let size = check(width, height, &pixels)?;
         Ok(hash_pixels(pixels, size, &mut self.scratch))
@@ -219,8 +247,10 @@ impl Hasher {
 
     /// See [`hash_image_file`].
     pub fn hash_image_file(&mut self, path: &Path) -> Result<Hashed, HashError> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| HashError::Read { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| HashError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         self.hash_image_bytes(&bytes)
     }
 }
@@ -277,14 +307,20 @@ pub fn hash_image_file(path: &Path) -> Result<Hashed, HashError> {
 /// The 64×64 downsample of an image of at least `MIN_SIDE` each way. `blur_64` says whether an
 /// image that already is 64×64 goes through the blur (the reference's dihedral variant) or is
 /// taken as it is (its plain hash).
-fn downsample(pixels: Pixels, (width, height): (usize, usize), blur_64: bool, scratch: &mut Scratch) -> Box<[[f32; SIDE]; SIDE]> {
-    let mut out = Box::new([[0.0_f32; SIDE]; SIDE]);
+fn downsample(
+    pixels: Pixels,
+    (width, height): (usize, usize),
+    blur_64: bool,
+    scratch: &mut Scratch,
+) -> [[f32; SIDE]; SIDE] {
+    let mut out = [[0.0_f32; SIDE]; SIDE];
     if width == SIDE && height == SIDE && !blur_64 {
         for (r, row) in out.iter_mut().enumerate() {
             pixels.luma_row(width, r, row);
         }
     } else {
-        downscale::downscale(width, height, |r, row| pixels.luma_row(width, r, row), scratch, &mut out);
+        let fill = |r: usize, row: &mut [f32]| pixels.luma_row(width, r, row);
+        downscale::downscale(width, height, fill, scratch, &mut out);
     }
     out
 }
@@ -311,7 +347,7 @@ fn quality(downsample: &[[f32; SIDE]; SIDE]) -> u8 {
 /// One bit per coefficient: set when it is above the median of all 256. Bit `16 u + v` is
 /// coefficient `[u][v]`, in [`Hash256::bit`]'s numbering.
 fn bits(dct: &Coefficients) -> Hash256 {
-    let flat: Vec<f32> = dct.iter().flatten().copied().collect();
+    let flat: [f32; KEPT * KEPT] = std::array::from_fn(|k| dct[k / KEPT][k % KEPT]);
     let median = median::torben(&flat);
     let mut hash = Hash256::default();
     for (k, &c) in flat.iter().enumerate() {
@@ -319,13 +355,15 @@ fn bits(dct: &Coefficients) -> Hash256 {
             hash.set_bit(k, true);
         }
     }
-    debug_assert_eq!(flat.len(), KEPT * KEPT);
     hash
 }
 
 fn hash_pixels(pixels: Pixels, size: (usize, usize), scratch: &mut Scratch) -> Hashed {
     let small = downsample(pixels, size, false, scratch);
-    Hashed { hash: bits(&dct::dct_16(&small)), quality: quality(&small) }
+    Hashed {
+        hash: bits(&dct::dct_16(&small)),
+        quality: quality(&small),
+    }
 }
 
 fn dihedral_pixels(pixels: Pixels, size: (usize, usize), scratch: &mut Scratch) -> Dihedral {
@@ -345,14 +383,18 @@ fn dihedral_pixels(pixels: Pixels, size: (usize, usize), scratch: &mut Scratch) 
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A smooth, lopsided picture: a few broad blobs and a ramp, nothing symmetric.
     fn picture(width: usize, height: usize) -> Vec<f32> {
-        let blobs = [(0.2, 0.3, 0.15, 90.0), (0.7, 0.25, 0.1, -60.0), (0.55, 0.8, 0.2, 70.0), (0.1, 0.9, 0.08, 50.0)];
+        let blobs = [
+            (0.2, 0.3, 0.15, 90.0),
+            (0.7, 0.25, 0.1, -60.0),
+            (0.55, 0.8, 0.2, 70.0),
+            (0.1, 0.9, 0.08, 50.0),
+        ];
         let mut luma = Vec::with_capacity(width * height);
         for r in 0..height {
             for c in 0..width {
@@ -427,13 +469,18 @@ mod tests {
             let distance = direct.hash.distance(&dihedral.get(t));
             assert!(distance <= 16, "{t:?}: distance {distance}");
         }
-        assert_eq!(dihedral.original, hash_luma_f32(n as u32, n as u32, &luma).unwrap().hash);
+        assert_eq!(
+            dihedral.original,
+            hash_luma_f32(n as u32, n as u32, &luma).unwrap().hash
+        );
     }
 
     #[test]
     fn rgb_and_grey_and_luma_agree() {
         let (w, h) = (97, 61);
-        let grey: Vec<u8> = (0..w * h).map(|i| ((i * 7 + i / w * 13) % 256) as u8).collect();
+        let grey: Vec<u8> = (0..w * h)
+            .map(|i| ((i * 7 + i / w * 13) % 256) as u8)
+            .collect();
         let rgb: Vec<u8> = grey.iter().flat_map(|&v| [v, v, v]).collect();
         let luma: Vec<f32> = grey.iter().map(|&v| f32::from(v)).collect();
         let from_rgb = hash_rgb(w as u32, h as u32, &rgb).unwrap();
@@ -461,39 +508,68 @@ mod tests {
         }
         assert_eq!(quality(&small), 71);
         // Steps under one percent count for nothing.
-        let ramp: [[f32; SIDE]; SIDE] = std::array::from_fn(|_| std::array::from_fn(|c| c as f32 * 2.5));
+        let ramp: [[f32; SIDE]; SIDE] =
+            std::array::from_fn(|_| std::array::from_fn(|c| c as f32 * 2.5));
         assert_eq!(quality(&ramp), 0);
         // Many strong edges saturate at 100.
-        let checker: [[f32; SIDE]; SIDE] =
-            std::array::from_fn(|r| std::array::from_fn(|c| if (r + c) % 2 == 0 { 0.0 } else { 255.0 }));
+        let checker: [[f32; SIDE]; SIDE] = std::array::from_fn(|r| {
+            std::array::from_fn(|c| if (r + c) % 2 == 0 { 0.0 } else { 255.0 })
+        });
         assert_eq!(quality(&checker), 100);
     }
 
     #[test]
     fn bits_mark_coefficients_above_the_median() {
-        let dct: Coefficients = std::array::from_fn(|i| std::array::from_fn(|j| (i * KEPT + j) as f32));
+        let dct: Coefficients =
+            std::array::from_fn(|i| std::array::from_fn(|j| (i * KEPT + j) as f32));
         let hash = bits(&dct);
         // Values 0..=255: the median is 127, so bits 128 to 255 are set.
         for k in 0..256 {
             assert_eq!(hash.bit(k), k >= 128, "bit {k}");
         }
-        assert_eq!(hash.to_hex(), format!("{}{}", "f".repeat(32), "0".repeat(32)));
+        assert_eq!(
+            hash.to_hex(),
+            format!("{}{}", "f".repeat(32), "0".repeat(32))
+        );
     }
 
     #[test]
     fn bad_buffers_are_refused_with_what_is_wrong() {
         assert!(matches!(
             hash_rgb(10, 10, &[0; 299]),
-            Err(HashError::BufferSize { width: 10, height: 10, expected: 300, actual: 299 })
+            Err(HashError::BufferSize {
+                width: 10,
+                height: 10,
+                expected: 300,
+                actual: 299
+            })
         ));
-        assert!(matches!(hash_rgb(0, 10, &[]), Err(HashError::Empty { width: 0, height: 10 })));
-        assert!(matches!(hash_rgb(4, 100, &[0; 1200]), Err(HashError::TooSmall { width: 4, height: 100 })));
-        assert!(matches!(hash_rgb(5, 5, &[0; 75]), Ok(Hashed { quality: 0, .. })));
+        assert!(matches!(
+            hash_rgb(0, 10, &[]),
+            Err(HashError::Empty {
+                width: 0,
+                height: 10
+            })
+        ));
+        assert!(matches!(
+            hash_rgb(4, 100, &[0; 1200]),
+            Err(HashError::TooSmall {
+                width: 4,
+                height: 100
+            })
+        ));
+        assert!(matches!(
+            hash_rgb(5, 5, &[0; 75]),
+            Ok(Hashed { quality: 0, .. })
+        ));
         let mut luma = vec![1.0_f32; 100];
         luma[42] = f32::NAN;
         let err = hash_luma_f32(10, 10, &luma).unwrap_err();
         assert!(matches!(err, HashError::NonFiniteLuma { index: 42, .. }));
-        assert_eq!(err.to_string(), "luma at pixel 42 is NaN, not a finite number");
+        assert_eq!(
+            err.to_string(),
+            "luma at pixel 42 is NaN, not a finite number"
+        );
         assert_eq!(
             hash_rgb(3, 9, &[0; 81]).unwrap_err().to_string(),
             "the image is 3x9; PDQ needs at least 5 pixels each way"
@@ -502,15 +578,28 @@ mod tests {
 
     #[test]
     fn bytes_that_are_not_an_image_are_refused() {
-        assert!(matches!(hash_image_bytes(b""), Err(HashError::UnsupportedFormat)));
-        assert!(matches!(hash_image_bytes(b"plain text, not an image"), Err(HashError::UnsupportedFormat)));
+        assert!(matches!(
+            hash_image_bytes(b""),
+            Err(HashError::UnsupportedFormat)
+        ));
+        assert!(matches!(
+            hash_image_bytes(b"plain text, not an image"),
+            Err(HashError::UnsupportedFormat)
+        ));
         // A TIFF header: a format this crate does not decode.
-        assert!(matches!(hash_image_bytes(b"II*\x00\x08\x00\x00\x00"), Err(HashError::UnsupportedFormat)));
+        assert!(matches!(
+            hash_image_bytes(b"II*\x00\x08\x00\x00\x00"),
+            Err(HashError::UnsupportedFormat)
+        ));
         // A JPEG cut short after its start marker.
         let err = hash_image_bytes(&[0xff, 0xd8, 0xff, 0xe0, 0x00]).unwrap_err();
         assert!(matches!(err, HashError::Decode { .. }), "{err:?}");
         let err = hash_image_file(Path::new("/nonexistent/picture.jpg")).unwrap_err();
-        assert!(err.to_string().starts_with("cannot read /nonexistent/picture.jpg"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("cannot read /nonexistent/picture.jpg"),
+            "{err}"
+        );
     }
 
     /// A GIF header declaring a 65535x65535 canvas, with a one-pixel frame.
@@ -527,47 +616,89 @@ mod tests {
     fn decompression_bombs_are_refused_before_allocating() {
         let err = hash_image_bytes(&gif_bomb()).unwrap_err();
         assert!(
-            matches!(err, HashError::TooLarge { width: 65535, height: 65535, limit: DEFAULT_MAX_PIXELS }),
+            matches!(
+                err,
+                HashError::TooLarge {
+                    width: 65535,
+                    height: 65535,
+                    limit: DEFAULT_MAX_PIXELS
+                }
+            ),
             "{err:?}"
         );
-        assert_eq!(err.to_string(), "the image is 65535x65535, over the limit of 100000000 pixels");
+        assert_eq!(
+            err.to_string(),
+            "the image is 65535x65535, over the limit of 100000000 pixels"
+        );
     }
 
     #[test]
     fn the_pixel_limit_is_configurable() {
         let mut png = Vec::new();
-        let image = image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([(x * 6) as u8, (y * 8) as u8, 99]));
-        image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        let image = image::RgbImage::from_fn(40, 30, |x, y| {
+            image::Rgb([(x * 6) as u8, (y * 8) as u8, 99])
+        });
+        image
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
         assert!(Hasher::with_max_pixels(1200).hash_image_bytes(&png).is_ok());
         assert!(matches!(
             Hasher::with_max_pixels(1199).hash_image_bytes(&png),
-            Err(HashError::TooLarge { width: 40, height: 30, limit: 1199 })
+            Err(HashError::TooLarge {
+                width: 40,
+                height: 30,
+                limit: 1199
+            })
         ));
         // Decoded or handed in as pixels, the same hash.
-        assert_eq!(hash_image_bytes(&png).unwrap(), hash_rgb(40, 30, image.as_raw()).unwrap());
+        assert_eq!(
+            hash_image_bytes(&png).unwrap(),
+            hash_rgb(40, 30, image.as_raw()).unwrap()
+        );
     }
 
     #[test]
     fn colour_modes_become_rgb_as_pillow_makes_them() {
         let (w, h) = (48, 40);
-        let rgba = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([(x * 5) as u8, (y * 6) as u8, ((x + y) * 3) as u8, (x * y) as u8]));
+        let rgba = image::RgbaImage::from_fn(w, h, |x, y| {
+            image::Rgba([
+                (x * 5) as u8,
+                (y * 6) as u8,
+                ((x + y) * 3) as u8,
+                (x * y) as u8,
+            ])
+        });
         let rgb = image::DynamicImage::ImageRgba8(rgba.clone()).to_rgb8();
         let want = hash_rgb(w, h, rgb.as_raw()).unwrap();
         let encode = |image: image::DynamicImage| {
             let mut png = Vec::new();
-            image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+            image
+                .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+                .unwrap();
             png
         };
         // RGBA: alpha dropped, whatever it is.
-        assert_eq!(hash_image_bytes(&encode(image::DynamicImage::ImageRgba8(rgba.clone()))).unwrap(), want);
+        assert_eq!(
+            hash_image_bytes(&encode(image::DynamicImage::ImageRgba8(rgba.clone()))).unwrap(),
+            want
+        );
         // 16-bit RGB: the high byte of each sample (low bytes deliberately not a copy of the high).
         let rgb16 = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(w, h, |x, y| {
             let p = rgb.get_pixel(x, y).0;
-            image::Rgb([u16::from(p[0]) << 8 | 0xff, u16::from(p[1]) << 8 | 0x80, u16::from(p[2]) << 8])
+            image::Rgb([
+                u16::from(p[0]) << 8 | 0xff,
+                u16::from(p[1]) << 8 | 0x80,
+                u16::from(p[2]) << 8,
+            ])
         });
-        assert_eq!(hash_image_bytes(&encode(image::DynamicImage::ImageRgb16(rgb16))).unwrap(), want);
+        assert_eq!(
+            hash_image_bytes(&encode(image::DynamicImage::ImageRgb16(rgb16))).unwrap(),
+            want
+        );
         // Grey with alpha: the grey level on all three channels.
-        let la = image::ImageBuffer::<image::LumaA<u8>, _>::from_fn(w, h, |x, y| image::LumaA([(x * 5 + y) as u8, 7]));
+        let la = image::ImageBuffer::<image::LumaA<u8>, _>::from_fn(w, h, |x, y| {
+            image::LumaA([(x * 5 + y) as u8, 7])
+        });
         let grey_rgb: Vec<u8> = la.pixels().flat_map(|p| [p.0[0]; 3]).collect();
         assert_eq!(
             hash_image_bytes(&encode(image::DynamicImage::ImageLumaA8(la))).unwrap(),

@@ -19,29 +19,36 @@
 //!
 //! The hashes are kept in one array in position order (32 bytes each). Each slice table is in
 //! compressed sparse row form: 65,537 `u32` offsets and one `u32` position per hash, grouped by
-//! the slice's value; 64 bytes a hash for the sixteen tables, so 10 million hashes take about
-//! 0.97 GB in all (see [`HashIndex::heap_bytes`]).
+//! the slice's value; 64 bytes a hash for the sixteen tables, so 10 million hashes take 0.96 GB
+//! in all (see [`HashIndex::heap_bytes`]).
+//!
+//! Verifying candidates is random reads over the hash array, and with 4 KiB pages most of them
+//! also miss the TLB. Where transparent huge pages are only given on request (`madvise` mode),
+//! starting the process with `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` makes the allocator request
+//! them: about 30% more lookups a second at 10 million hashes on the machine measured.
 //!
 //! # Adding hashes
 //!
 //! New hashes go to an unindexed tail that every search scans. When the tail reaches
 //! [`SEAL_AT`] hashes it is sealed into a segment with its own tables; then, while the newest
 //! segment spans more than a quarter ([`MERGE_RATIO`]) of the one before it, the two are merged
-//! (bucket by bucket, sequentially). Segment sizes thus fall by a factor of at least four from the
-//! oldest to the newest, a search probes a handful of segments, and each hash is copied a bounded
-//! number of times per size class: the cost of adding is amortized, never a rebuild of the whole
-//! index per insert. A bulk [`HashIndex::insert_many`] seals its whole run as one segment.
-//! [`HashIndex::compact`] merges everything into one segment.
+//! (bucket by bucket, sequentially). Segment sizes thus fall by a factor of more than four from
+//! the oldest to the newest, so a search probes a handful of segments; and every merge a hash
+//! takes part in grows its segment by a quarter or more, so over the life of the index a hash is
+//! copied at most log base 1.25 of `len / SEAL_AT` times (about 32 at 10 million), a sequential
+//! copy of its 64 bytes of table entries. Adding is amortized: never a rebuild per insert. A bulk
+//! [`HashIndex::insert_many`] seals its whole run as one segment; [`HashIndex::compact`] merges
+//! everything into one.
 //!
 //! # Scan or look up
 //!
 //! Per segment, a search estimates both costs before it starts: a look-up costs the buckets
 //! probed plus the candidates they hold (counted exactly from the offsets, so skewed data is
 //! priced right), a scan costs the hashes in the segment. The cheaper wins. With uniformly spread
-//! hashes the crossover is near `d = 56`: a look-up for the usual `d = 31` reads about one hash in
-//! 240, while at `d = 64` (radius 4 and 3 per slice) it would read a third of them at random,
-//! slower than reading all of them in order. Small segments and the tail are scanned too when
-//! that is cheaper.
+//! hashes the crossover measured at 1 and 10 million hashes is between `d = 56` and `d = 60`: a
+//! look-up for the usual `d = 31` reads about one hash in 240, while at `d = 64` (radius 4 in one
+//! slice, 3 in the others) it would read a fifth of them at random, slower than reading all of
+//! them in order. Small segments are scanned when that is cheaper; the tail always is.
 //!
 //! # Removing and disabling
 //!
@@ -355,9 +362,20 @@ impl HashIndex {
     }
 
     /// [`HashIndex::search`] with the strategy forced, to compare or measure them.
-    pub fn search_with(&self, query: &Hash256, max_distance: u32, strategy: Strategy) -> Vec<Match> {
+    pub fn search_with(
+        &self,
+        query: &Hash256,
+        max_distance: u32,
+        strategy: Strategy,
+    ) -> Vec<Match> {
         let mut out = Vec::new();
-        self.search_into(query, max_distance, strategy, &mut Scratch::default(), &mut out);
+        self.search_into(
+            query,
+            max_distance,
+            strategy,
+            &mut Scratch::default(),
+            &mut out,
+        );
         out
     }
 
@@ -393,16 +411,33 @@ impl HashIndex {
             if multi_index {
                 self.look_up(segment, query, max_distance, &radii, scratch, out);
             } else {
-                self.scan(segment.start..segment.end, query, max_distance, scratch, out);
+                self.scan(
+                    segment.start..segment.end,
+                    query,
+                    max_distance,
+                    scratch,
+                    out,
+                );
             }
         }
-        self.scan(self.tail_start..self.hashes.len() as u32, query, max_distance, scratch, out);
+        self.scan(
+            self.tail_start..self.hashes.len() as u32,
+            query,
+            max_distance,
+            scratch,
+            out,
+        );
         out.sort_unstable();
     }
 
     /// The cost model in the module documentation, counting the candidates bucket by bucket and
     /// stopping as soon as the look-up is known to cost more.
-    fn look_up_is_cheaper(&self, segment: &Segment, query: &Hash256, radii: &[i32; SLICES]) -> bool {
+    fn look_up_is_cheaper(
+        &self,
+        segment: &Segment,
+        query: &Hash256,
+        radii: &[i32; SLICES],
+    ) -> bool {
         let scan = segment.span() as u64 * SCAN_COST;
         let (masks, balls) = masks();
         let probes: u64 = radii
@@ -415,7 +450,9 @@ impl HashIndex {
             return false;
         }
         for (slice, &radius) in radii.iter().enumerate() {
-            let Ok(radius) = usize::try_from(radius) else { continue };
+            let Ok(radius) = usize::try_from(radius) else {
+                continue;
+            };
             let (offsets, _) = segment.slice(slice);
             let value = query.slice16(slice);
             let candidates: u64 = masks[..balls[radius]]
@@ -445,7 +482,9 @@ impl HashIndex {
         let (masks, balls) = masks();
         let values: [u16; SLICES] = std::array::from_fn(|slice| query.slice16(slice));
         for (slice, &radius) in radii.iter().enumerate() {
-            let Ok(radius) = usize::try_from(radius) else { continue };
+            let Ok(radius) = usize::try_from(radius) else {
+                continue;
+            };
             let (offsets, positions) = segment.slice(slice);
             // Gather the slice's candidates first so that verifying can prefetch ahead of itself.
             scratch.candidates.clear();
@@ -490,8 +529,20 @@ impl HashIndex {
     ) {
         let hashes = &self.hashes[positions.start as usize..positions.end as usize];
         scratch.hits.clear();
-        kernel::scan(self.kernel, hashes, positions.start, query, max_distance, &mut scratch.hits);
-        out.extend(scratch.hits.iter().filter(|hit| !self.dead.get(hit.position)));
+        kernel::scan(
+            self.kernel,
+            hashes,
+            positions.start,
+            query,
+            max_distance,
+            &mut scratch.hits,
+        );
+        out.extend(
+            scratch
+                .hits
+                .iter()
+                .filter(|hit| !self.dead.get(hit.position)),
+        );
     }
 
     /// The kernel distances are computed with.
@@ -549,7 +600,10 @@ impl fmt::Debug for HashIndex {
         f.debug_struct("HashIndex")
             .field("len", &self.len())
             .field("live_len", &self.live_len())
-            .field("segments", &self.segments.iter().map(Segment::span).collect::<Vec<_>>())
+            .field(
+                "segments",
+                &self.segments.iter().map(Segment::span).collect::<Vec<_>>(),
+            )
             .field("unindexed", &self.unindexed_len())
             .field("kernel", &self.kernel)
             .finish()
@@ -588,7 +642,12 @@ mod tests {
     #[test]
     fn radii_follow_the_pigeonhole_bound() {
         assert_eq!(radii(31), [1; 16]);
-        assert_eq!(radii(0), [0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]);
+        assert_eq!(
+            radii(0),
+            [
+                0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
+            ]
+        );
         assert_eq!(radii(15), [0; 16]);
         let r32 = radii(32);
         assert_eq!(r32[0], 2);
@@ -612,14 +671,14 @@ mod tests {
 
     #[test]
     fn matches_sort_by_distance_then_position() {
-        let mut matches = vec![
-            Match { position: 1, distance: 5 },
-            Match { position: 9, distance: 0 },
-            Match { position: 0, distance: 5 },
-        ];
+        let at = |position, distance| Match { position, distance };
+        let mut matches = [at(1, 5), at(9, 0), at(0, 5)];
         matches.sort();
         assert_eq!(
-            matches.iter().map(|m| (m.distance, m.position)).collect::<Vec<_>>(),
+            matches
+                .iter()
+                .map(|m| (m.distance, m.position))
+                .collect::<Vec<_>>(),
             [(0, 9), (5, 0), (5, 1)]
         );
     }

@@ -8,8 +8,8 @@ pub mod hasher;
 pub mod index;
 
 pub use hash256::{Hash256, ParseHashError};
-pub use index::{DEFAULT_MAX_DISTANCE, HashIndex, IndexError, Kernel, Match, Strategy};
 pub use hasher::{
-    DEFAULT_MAX_PIXELS, Dihedral, HashError, Hashed, Hasher, MIN_SIDE, Transform, dihedral_image_bytes, dihedral_rgb,
-    hash_image_bytes, hash_image_file, hash_luma_f32, hash_rgb,
+    DEFAULT_MAX_PIXELS, Dihedral, HashError, Hashed, Hasher, MIN_SIDE, Transform,
+    dihedral_image_bytes, dihedral_rgb, hash_image_bytes, hash_image_file, hash_luma_f32, hash_rgb,
 };
+pub use index::{DEFAULT_MAX_DISTANCE, HashIndex, IndexError, Kernel, Match, Strategy};

@@ -39,11 +39,19 @@ fn flipped_per_slice(hash: &Hash256, per_slice: [u32; 16]) -> Hash256 {
 }
 
 /// The reference: every live hash within `max_distance`, by distance then position.
-fn brute_force(index: &HashIndex, hashes: &[Hash256], query: &Hash256, max_distance: u32) -> Vec<Match> {
+fn brute_force(
+    index: &HashIndex,
+    hashes: &[Hash256],
+    query: &Hash256,
+    max_distance: u32,
+) -> Vec<Match> {
     let mut out: Vec<Match> = (0u32..)
         .zip(hashes)
         .filter(|&(position, _)| index.is_live(position))
-        .map(|(position, hash)| Match { position, distance: hash.distance(query) })
+        .map(|(position, hash)| Match {
+            position,
+            distance: hash.distance(query),
+        })
         .filter(|m| m.distance <= max_distance.min(256))
         .collect();
     out.sort_by_key(|m| (m.distance, m.position));
@@ -52,13 +60,22 @@ fn brute_force(index: &HashIndex, hashes: &[Hash256], query: &Hash256, max_dista
 
 /// Checks every strategy against brute force for each query and distance; returns how many
 /// matches were seen, so that callers can check the test had something to find.
-fn check_all(index: &HashIndex, hashes: &[Hash256], queries: &[Hash256], distances: &[u32]) -> usize {
+fn check_all(
+    index: &HashIndex,
+    hashes: &[Hash256],
+    queries: &[Hash256],
+    distances: &[u32],
+) -> usize {
     let mut seen = 0;
     for query in queries {
         // One brute-force pass per query, filtered for each distance.
         let everything = brute_force(index, hashes, query, 256);
         for &d in distances {
-            let expected: Vec<Match> = everything.iter().copied().filter(|m| m.distance <= d).collect();
+            let expected: Vec<Match> = everything
+                .iter()
+                .copied()
+                .filter(|m| m.distance <= d)
+                .collect();
             for strategy in [Strategy::Auto, Strategy::MultiIndex, Strategy::Scan] {
                 let got = index.search_with(query, d, strategy);
                 assert_eq!(got, expected, "query {query} d {d} {strategy:?} {index:?}");
@@ -137,7 +154,12 @@ fn hashes_that_only_one_slice_can_find_are_found() {
     assert_eq!(found(33), 19);
     assert_eq!(found(16), 1);
     assert_eq!(found(15), 0);
-    check_all(&index, &hashes, &[query], &[15, 16, 30, 31, 32, 33, 34, 47, 48]);
+    check_all(
+        &index,
+        &hashes,
+        &[query],
+        &[15, 16, 30, 31, 32, 33, 34, 47, 48],
+    );
 }
 
 #[test]
@@ -149,15 +171,27 @@ fn an_empty_index_finds_nothing() {
     let query = Hash256::default();
     for d in [0, 31, 256, 1000] {
         assert!(index.search(&query, d).is_empty());
-        assert!(index.search_with(&query, d, Strategy::MultiIndex).is_empty());
+        assert!(
+            index
+                .search_with(&query, d, Strategy::MultiIndex)
+                .is_empty()
+        );
     }
-    assert!(index.search_batch(&[query, query], 31).iter().all(Vec::is_empty));
+    assert!(
+        index
+            .search_batch(&[query, query], 31)
+            .iter()
+            .all(Vec::is_empty)
+    );
     assert!(index.search_batch(&[], 31).is_empty());
     assert_eq!(index.get(0), None);
     assert!(!index.is_live(0));
     let mut index = index;
     assert_eq!(index.remove(0), Err(IndexError::NoSuchPosition(0)));
-    assert_eq!(index.set_enabled(0, false), Err(IndexError::NoSuchPosition(0)));
+    assert_eq!(
+        index.set_enabled(0, false),
+        Err(IndexError::NoSuchPosition(0))
+    );
     index.compact();
     assert!(index.search(&query, 256).is_empty());
 }
@@ -177,14 +211,44 @@ fn distance_zero_finds_exact_copies_and_256_finds_everything() {
     for strategy in [Strategy::Auto, Strategy::MultiIndex, Strategy::Scan] {
         assert_eq!(
             index.search_with(&a, 0, strategy),
-            [Match { position: first, distance: 0 }, Match { position: second, distance: 0 }]
+            [
+                Match {
+                    position: first,
+                    distance: 0
+                },
+                Match {
+                    position: second,
+                    distance: 0
+                }
+            ]
         );
-        assert_eq!(index.search_with(&a, 1, strategy).last(), Some(&Match { position: near, distance: 1 }));
+        assert_eq!(
+            index.search_with(&a, 1, strategy).last(),
+            Some(&Match {
+                position: near,
+                distance: 1
+            })
+        );
         let far = index.search_with(&Hash256::default(), 256, strategy);
         assert_eq!(far.len(), index.len());
-        assert_eq!(far[0], Match { position: zero, distance: 0 });
-        assert_eq!(far.last(), Some(&Match { position: ones, distance: 256 }));
-        assert_eq!(index.search_with(&Hash256::default(), 255, strategy).len(), index.len() - 1);
+        assert_eq!(
+            far[0],
+            Match {
+                position: zero,
+                distance: 0
+            }
+        );
+        assert_eq!(
+            far.last(),
+            Some(&Match {
+                position: ones,
+                distance: 256
+            })
+        );
+        assert_eq!(
+            index.search_with(&Hash256::default(), 255, strategy).len(),
+            index.len() - 1
+        );
     }
 }
 
@@ -231,7 +295,13 @@ fn inserts_before_and_after_merges_are_found() {
 
     // A bulk insert on top, then single ones again.
     let more: Vec<Hash256> = (0..50_000)
-        .map(|i| if i % 50 == 0 { flipped(&mut rng, &queries[0], i % 41) } else { random_hash(&mut rng) })
+        .map(|i| {
+            if i % 50 == 0 {
+                flipped(&mut rng, &queries[0], i % 41)
+            } else {
+                random_hash(&mut rng)
+            }
+        })
         .collect();
     let positions = index.insert_many(more.iter().copied());
     assert_eq!(positions, total as u32..(total + more.len()) as u32);
@@ -269,7 +339,10 @@ fn merges_keep_segments_falling_by_the_ratio() {
     for _ in 0..seal - 1 {
         index.insert(random_hash(&mut rng));
     }
-    assert_eq!((index.segment_count(), index.unindexed_len()), (1, seal - 1));
+    assert_eq!(
+        (index.segment_count(), index.unindexed_len()),
+        (1, seal - 1)
+    );
 }
 
 #[test]
@@ -286,7 +359,11 @@ fn removed_and_disabled_hashes_stop_matching_at_once() {
         }
     }
     assert!(index.unindexed_len() > 0);
-    let near: Vec<u32> = index.search(&queries[0], 31).iter().map(|m| m.position).collect();
+    let near: Vec<u32> = index
+        .search(&queries[0], 31)
+        .iter()
+        .map(|m| m.position)
+        .collect();
     assert!(near.len() >= 32 + 3);
     let (removed, disabled): (Vec<u32>, Vec<u32>) = near.iter().partition(|&&p| p % 2 == 0);
     for &p in &removed {
@@ -301,12 +378,20 @@ fn removed_and_disabled_hashes_stop_matching_at_once() {
         assert_eq!(index.get(p), Some(hashes[p as usize]));
     }
     assert_eq!(index.live_len(), hashes.len() - near.len());
-    assert!(index.search(&queries[0], 31).iter().all(|m| !near.contains(&m.position)));
+    assert!(
+        index
+            .search(&queries[0], 31)
+            .iter()
+            .all(|m| !near.contains(&m.position))
+    );
     check_all(&index, &hashes, &queries, &DISTANCES);
 
     // Removing a disabled hash is final; enabling it fails.
     assert_eq!(index.remove(disabled[0]), Ok(true));
-    assert_eq!(index.set_enabled(disabled[0], true), Err(IndexError::Removed(disabled[0])));
+    assert_eq!(
+        index.set_enabled(disabled[0], true),
+        Err(IndexError::Removed(disabled[0]))
+    );
     assert_eq!(index.live_len(), hashes.len() - near.len());
 
     // Merging drops removed hashes from the tables but keeps disabled ones, which come back.
@@ -315,12 +400,24 @@ fn removed_and_disabled_hashes_stop_matching_at_once() {
     for &p in &disabled[1..] {
         assert_eq!(index.set_enabled(p, true), Ok(false));
     }
-    let back: HashSet<u32> = index.search(&queries[0], 31).iter().map(|m| m.position).collect();
+    let back: HashSet<u32> = index
+        .search(&queries[0], 31)
+        .iter()
+        .map(|m| m.position)
+        .collect();
     assert!(disabled[1..].iter().all(|p| back.contains(p)));
-    assert!(removed.iter().chain(&disabled[..1]).all(|p| !back.contains(p)));
+    assert!(
+        removed
+            .iter()
+            .chain(&disabled[..1])
+            .all(|p| !back.contains(p))
+    );
     assert_eq!(index.live_len(), hashes.len() - removed.len() - 1);
     check_all(&index, &hashes, &queries, &DISTANCES);
-    assert_eq!(index.remove(hashes.len() as u32), Err(IndexError::NoSuchPosition(hashes.len() as u32)));
+    assert_eq!(
+        index.remove(hashes.len() as u32),
+        Err(IndexError::NoSuchPosition(hashes.len() as u32))
+    );
 }
 
 #[test]
@@ -331,7 +428,11 @@ fn every_kernel_gives_the_same_matches() {
     let mut index: HashIndex = hashes.iter().copied().collect();
     let mut hashes = hashes;
     for i in 0..1_005 {
-        let hash = if i % 10 == 0 { flipped(&mut rng, &queries[i % 4], i % 33) } else { random_hash(&mut rng) };
+        let hash = if i % 10 == 0 {
+            flipped(&mut rng, &queries[i % 4], i % 33)
+        } else {
+            random_hash(&mut rng)
+        };
         index.insert(hash);
         hashes.push(hash);
     }

@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pdq::{Hash256, Transform, dihedral_image_bytes, dihedral_rgb, hash_image_bytes, hash_image_file, hash_rgb};
+use pdq::{
+    Hash256, Transform, dihedral_image_bytes, dihedral_rgb, hash_image_bytes, hash_image_file,
+    hash_rgb,
+};
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -51,12 +54,21 @@ fn expected() -> Vec<Expected> {
             assert_eq!(fields.len(), 3, "bad line in {}: {line:?}", file.display());
             Expected {
                 path: fields[0].to_string(),
-                hash: fields[1].parse().unwrap_or_else(|e| panic!("{line:?}: {e}")),
-                quality: fields[2].parse().unwrap_or_else(|e| panic!("{line:?}: {e}")),
+                hash: fields[1]
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{line:?}: {e}")),
+                quality: fields[2]
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{line:?}: {e}")),
             }
         })
         .collect();
-    assert!(rows.len() >= 40, "{} lists only {} images", file.display(), rows.len());
+    assert!(
+        rows.len() >= 40,
+        "{} lists only {} images",
+        file.display(),
+        rows.len()
+    );
     rows
 }
 
@@ -95,7 +107,8 @@ fn pillow_pixels(out: &Path) -> BTreeMap<String, (u32, u32, Vec<u8>)> {
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
-    let index = std::fs::read_to_string(out.join("index.tsv")).expect("pillow.sh wrote no index.tsv");
+    let index =
+        std::fs::read_to_string(out.join("index.tsv")).expect("pillow.sh wrote no index.tsv");
     index
         .lines()
         .skip(1)
@@ -131,8 +144,16 @@ fn same_pixels_give_the_reference_hash_and_quality_exactly() {
             ));
         }
     }
-    println!("{} of {} images bit-exact", expected.len() - wrong.len(), expected.len());
-    assert!(wrong.is_empty(), "hashes differ from the reference on the same pixels:\n{}", wrong.join("\n"));
+    println!(
+        "{} of {} images bit-exact",
+        expected.len() - wrong.len(),
+        expected.len()
+    );
+    assert!(
+        wrong.is_empty(),
+        "hashes differ from the reference on the same pixels:\n{}",
+        wrong.join("\n")
+    );
 
     // The reference's dihedral variant on the same pixels (pdqhash 0.2.8 `compute_dihedral` on the
     // Pillow 13 pixels of bridge-1-original.jpg), in Transform::ALL order.
@@ -149,7 +170,11 @@ fn same_pixels_give_the_reference_hash_and_quality_exactly() {
     let (width, height, rgb) = &pixels["reg-test-input/dih/bridge-1-original.jpg"];
     let dihedral = dihedral_rgb(*width, *height, rgb).unwrap();
     for ((transform, got), want) in dihedral.hashes().into_iter().zip(reference_dihedral) {
-        assert_eq!(got.to_hex(), want, "dihedral {transform:?} of bridge-1-original.jpg");
+        assert_eq!(
+            got.to_hex(),
+            want,
+            "dihedral {transform:?} of bridge-1-original.jpg"
+        );
     }
     assert_eq!(dihedral.quality, 100);
 }
@@ -158,18 +183,32 @@ fn same_pixels_give_the_reference_hash_and_quality_exactly() {
 fn own_decoder_lands_within_10_of_the_reference() {
     let expected = expected();
     let mut failures = Vec::new();
-    println!("{:<45} {:>4} {:>5} {:>5}", "image", "dist", "q_ref", "q_own");
+    println!(
+        "{:<45} {:>4} {:>5} {:>5}",
+        "image", "dist", "q_ref", "q_own"
+    );
     for e in &expected {
-        let got = hash_image_file(&images_dir().join(&e.path)).unwrap_or_else(|err| panic!("{}: {err}", e.path));
+        let got = hash_image_file(&images_dir().join(&e.path))
+            .unwrap_or_else(|err| panic!("{}: {err}", e.path));
         let distance = got.hash.distance(&e.hash);
-        println!("{:<45} {distance:>4} {:>5} {:>5}", e.path, e.quality, got.quality);
+        println!(
+            "{:<45} {distance:>4} {:>5} {:>5}",
+            e.path, e.quality, got.quality
+        );
         // The reference data's own rule: decoded by another library, images of quality >= 80 stay
         // within distance 10 (and the quality within 10).
         if e.quality >= 80 && (distance > 10 || got.quality.abs_diff(e.quality) > 10) {
-            failures.push(format!("{}: distance {distance}, quality {} vs {}", e.path, got.quality, e.quality));
+            failures.push(format!(
+                "{}: distance {distance}, quality {} vs {}",
+                e.path, got.quality, e.quality
+            ));
         }
     }
-    assert!(failures.is_empty(), "decoded by this crate, too far from the reference:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "decoded by this crate, too far from the reference:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// The dihedral hashes of the bridge photo against the files holding its eight transforms, each
@@ -192,18 +231,29 @@ fn dihedral_hashes_match_the_transformed_files() {
     ];
     for (transform, file) in files {
         let hash = hash_image_file(&dir.join(file)).unwrap().hash;
-        let distances: Vec<(Transform, u32)> =
-            dihedral.hashes().iter().map(|&(t, h)| (t, h.distance(&hash))).collect();
+        let distances: Vec<(Transform, u32)> = dihedral
+            .hashes()
+            .iter()
+            .map(|&(t, h)| (t, h.distance(&hash)))
+            .collect();
         println!("{file:<28} {distances:?}");
         let own = dihedral.get(transform).distance(&hash);
-        let nearest_other = distances.iter().filter(|(t, _)| *t != transform).map(|&(_, d)| d).min().unwrap();
+        let nearest_other = distances
+            .iter()
+            .filter(|(t, _)| *t != transform)
+            .map(|&(_, d)| d)
+            .min()
+            .unwrap();
         // Measured with this crate's decoder: 0 for Original and FlipPlus1, 2 for Rotate90 and
         // FlipY, 8 for the other four (each file is a re-encoded JPEG, and the blur and the cell
         // centres are not quite symmetric when a direction is reversed); every wrong transform is
         // at 102 or more. 16 leaves room for a different JPEG decoder and stays well inside the
         // usual match threshold (31); the second check keeps the wrong ones far away.
         assert!(own <= 16, "{file}: {transform:?} is at distance {own}");
-        assert!(nearest_other >= 64, "{file}: another transform is at distance {nearest_other}");
+        assert!(
+            nearest_other >= 64,
+            "{file}: another transform is at distance {nearest_other}"
+        );
     }
 }
 
@@ -258,5 +308,8 @@ fn exif_orientation_turns_the_image_upright_before_hashing() {
         );
     }
     // Orientation 1 is upright already.
-    assert_eq!(hash_image_bytes(&with_orientation(&jpeg, 1)).unwrap(), upright);
+    assert_eq!(
+        hash_image_bytes(&with_orientation(&jpeg, 1)).unwrap(),
+        upright
+    );
 }

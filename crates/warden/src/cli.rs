@@ -115,6 +115,34 @@ pub enum Command {
         #[command(subcommand)]
         command: TrendsCommand,
     },
+    /// PDQ perceptual hashes of images, and matching them against a hash list.
+    Pdq {
+        #[command(subcommand)]
+        command: PdqCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PdqCommand {
+    /// Print `hex quality path` for each image, as the reference tool does (JPEG, PNG, WebP,
+    /// GIF, BMP; EXIF orientation honoured).
+    Hash {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Match images against a hash list (one hex hash per line, or CSV with a `hash` column when
+    /// the file ends in .csv): prints `path distance bank_hash` for each match, nearest first, or
+    /// `path -` for an image that matches nothing.
+    Match {
+        /// The hash list to match against.
+        #[arg(long)]
+        bank: PathBuf,
+        /// The greatest Hamming distance that counts as a match.
+        #[arg(long, default_value_t = crate::matching::DEFAULT_THRESHOLD)]
+        max_distance: u32,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,11 +241,77 @@ async fn open(cli: &Cli, url: &str) -> Result<Desk> {
     Ok(Desk::new(db, config))
 }
 
+/// Hashes each file, printing one line per result; an unreadable image is reported and the
+/// rest go on, and the command fails at the end if any could not be hashed.
+fn pdq_command(command: &PdqCommand) -> Result<()> {
+    let (files, bank) = match command {
+        PdqCommand::Hash { files } => (files, None),
+        PdqCommand::Match {
+            bank,
+            max_distance,
+            files,
+        } => {
+            if *max_distance > 256 {
+                return Err(Error::field("max_distance", "must be at most 256"));
+            }
+            let text = std::fs::read_to_string(bank).map_err(|e| {
+                Error::field("bank", format!("cannot read {}: {e}", bank.display()))
+            })?;
+            let format = if bank
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+            {
+                crate::matching::ListFormat::Csv
+            } else {
+                crate::matching::ListFormat::Text
+            };
+            let listed = crate::matching::parse_hash_list(&text, format).map_err(|errors| {
+                Error::Invalid(errors.into_iter().map(|e| e.under("bank")).collect())
+            })?;
+            let mut index = pdq::HashIndex::new();
+            let hashes: Vec<pdq::Hash256> = listed.iter().map(|h| h.hash).collect();
+            index.insert_many(hashes.iter().copied());
+            (files, Some((index, hashes, *max_distance)))
+        }
+    };
+    let mut hasher = pdq::Hasher::new();
+    let mut failed = 0;
+    for path in files {
+        match hasher.hash_image_file(path) {
+            Ok(h) => match &bank {
+                None => println!("{} {} {}", h.hash, h.quality, path.display()),
+                Some((index, hashes, max_distance)) => {
+                    let found = index.search(&h.hash, *max_distance);
+                    if found.is_empty() {
+                        println!("{} -", path.display());
+                    }
+                    for m in found {
+                        let banked = hashes[m.position as usize];
+                        println!("{} {} {banked}", path.display(), m.distance);
+                    }
+                }
+            },
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}: {e}", path.display());
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Error::field(
+            "files",
+            format!("{failed} of {} images could not be hashed", files.len()),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Trends {
             command: TrendsCommand::Detect { csv, out },
         } => detect_trends(csv, out.as_deref()),
+        Command::Pdq { command } => pdq_command(command),
         Command::Serve { listen } => {
             let desk = open(&cli, &cli.database_url).await?;
             serve(desk, listen).await
@@ -230,6 +324,15 @@ pub async fn run(cli: Cli) -> Result<()> {
                 cli.database_url.clone()
             };
             let desk = open(&cli, &url).await?;
+            // The demo's reported pictures are served by the demo itself, so it fetches from there.
+            let desk = if desk.config.media.fetch_hosts.is_empty() {
+                let mut config = (*desk.config).clone();
+                let host = listen.rsplit_once(':').map_or(listen.as_str(), |(h, _)| h);
+                config.media.fetch_hosts = vec![host.to_string()];
+                Desk::new(desk.db.clone(), config)
+            } else {
+                desk
+            };
             // Without a platform of its own, the demo delivers to a simulated one it serves itself.
             let secret = hex::encode(rand::random::<[u8; 16]>());
             let simulated = desk.config.delivery.endpoint.is_none();

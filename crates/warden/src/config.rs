@@ -268,7 +268,9 @@ impl MediaConfig {
             Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
             _ => authority,
         };
-        self.fetch_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+        self.fetch_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host))
     }
 }
 

@@ -635,7 +635,10 @@ pub async fn seed_with_media(
     }
     // A desk asked for no reports (a clean slate for a walkthrough) gets no campaign either.
     let planted = if reports > 0 {
-        plant_campaign(&desk, &clock, &platform, now).await?
+        let campaign = plant_campaign(&desk, &clock, &platform, now).await?;
+        campaign
+            + plant_known_media(&desk, &clock, &platform, &by_name("admin"), now, media_base)
+                .await?
     } else {
         0
     };
@@ -647,6 +650,127 @@ pub async fn seed_with_media(
         users: actors,
         reports: reports + planted,
     })
+}
+
+/// The demo's banks of known media, built from its own pictures, and the reports of copies of
+/// them that intake queues for matching: a re-upload of banked propaganda (removed by the bank's
+/// automatic action), one of banked intimate imagery (left for a person, at P1), a copy the
+/// platform hashed itself, and an unrelated photo that matches nothing.
+async fn plant_known_media(
+    desk: &Desk,
+    clock: &ManualClock,
+    platform: &Actor,
+    admin: &Actor,
+    now: DateTime<Utc>,
+    media_base: &str,
+) -> Result<usize> {
+    use crate::demo_media::{self, Version};
+    use crate::matching::{ListFormat, NewBank, banks};
+    clock.set(now - Duration::hours(3));
+    let banked = [
+        (
+            "Confirmed terrorist propaganda",
+            "community.dangerous_organisations",
+            Some(ActionKind::Remove),
+            0..4u64,
+        ),
+        (
+            "Confirmed non-consensual intimate imagery",
+            "community.non_consensual_intimate_imagery",
+            None,
+            4..8u64,
+        ),
+    ];
+    for (name, policy, auto_action, seeds) in banked {
+        let bank = banks::create(
+            desk,
+            admin,
+            &NewBank {
+                name: name.into(),
+                policy: policy.into(),
+                description: Some("Built from the demo's own pictures.".into()),
+                match_threshold: None,
+                auto_action,
+            },
+        )
+        .await?;
+        let list: String = seeds
+            .map(|seed| format!("{}\n", demo_media::hash(seed).hash))
+            .collect();
+        banks::import(
+            desk,
+            admin,
+            bank.id,
+            &list,
+            ListFormat::Text,
+            Some("demo hash list"),
+        )
+        .await?;
+    }
+    let copy_hash = pdq::hash_image_bytes(&demo_media::png(6, Version::NearCopy))
+        .map_err(|e| crate::Error::Internal(format!("a demo picture does not hash: {e}")))?
+        .hash
+        .to_hex();
+    let photos: [(&str, Vec<String>, Vec<String>, &str); 4] = [
+        (
+            "photo-known-0",
+            vec![format!("{media_base}/known-0-copy.png")],
+            vec![],
+            "terrorism.propaganda",
+        ),
+        (
+            "photo-known-5",
+            vec![format!("{media_base}/known-5-copy.png")],
+            vec![],
+            "privacy.non_consensual_imagery",
+        ),
+        (
+            "photo-known-6",
+            vec![],
+            vec![copy_hash],
+            "privacy.non_consensual_imagery",
+        ),
+        (
+            "photo-unrelated-1",
+            vec![format!("{media_base}/photo-1.png")],
+            vec![],
+            "violence.credible_threat",
+        ),
+    ];
+    for (i, (external_id, media_urls, pdq_hashes, reason)) in photos.iter().enumerate() {
+        clock.set(now - Duration::minutes(150 - 20 * i as i64));
+        let report = NewReport {
+            subject: Subject {
+                kind: SubjectKind::Photo,
+                external_id: (*external_id).into(),
+                snapshot: Snapshot {
+                    text: None,
+                    media_urls: media_urls.clone(),
+                    pdq_hashes: pdq_hashes.clone(),
+                    author_id: Some(format!("acct-media-{i}")),
+                    author_name: None,
+                    country: Some("FR".into()),
+                    language: Some("fr".into()),
+                    reach: Some(4_000),
+                },
+            },
+            source: Source::User,
+            reporter: Reporter {
+                id: format!("user-media-{i}"),
+                name: None,
+                email: None,
+                language: None,
+            },
+            reason: (*reason).into(),
+            text: Some("This picture was reported before.".into()),
+            jurisdiction: None,
+            requested_deadline: None,
+            risk_flags: vec![],
+            idempotency_key: format!("demo-known-media-{i}"),
+        };
+        intake::submit(desk, platform, report).await?;
+    }
+    Ok(photos.len())
 }
 
 /// Reporters in the campaign the demo plants in the last complete hour.

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod demo_media;
 pub mod desk;
 pub mod domain;
 pub mod enforcement;

@@ -105,7 +105,7 @@ impl Transform {
     pub(super) fn apply(self, dct: &Coefficients) -> Coefficients {
         /// Index `k` holds frequency `k + 1`.
         fn odd(k: usize) -> bool {
-            k % 2 == 0
+            k.is_multiple_of(2)
         }
         // (transpose?, negate coefficient [i][j]?)
         let (transpose, negate): (bool, fn(usize, usize) -> bool) = match self {
@@ -134,6 +134,10 @@ impl Transform {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::needless_range_loop,
+    reason = "index loops spell out the reference's order"
+)]
 mod tests {
     use super::*;
 
@@ -156,7 +160,9 @@ mod tests {
         // Rows are orthonormal (to f32 precision).
         for a in 0..KEPT {
             for b in 0..KEPT {
-                let dot: f64 = (0..SIDE).map(|k| f64::from(d[a][k]) * f64::from(d[b][k])).sum();
+                let dot: f64 = (0..SIDE)
+                    .map(|k| f64::from(d[a][k]) * f64::from(d[b][k]))
+                    .sum();
                 let want = if a == b { 1.0 } else { 0.0 };
                 assert!((dot - want).abs() < 1e-5, "rows {a} and {b}: {dot}");
             }
@@ -198,7 +204,8 @@ mod tests {
 
     #[test]
     fn transforms_move_and_negate_coefficients() {
-        let dct: Coefficients = std::array::from_fn(|i| std::array::from_fn(|j| (i * 16 + j) as f32 + 1.0));
+        let dct: Coefficients =
+            std::array::from_fn(|i| std::array::from_fn(|j| (i * 16 + j) as f32 + 1.0));
         assert_eq!(Transform::Original.apply(&dct), dct);
         let plus1 = Transform::FlipPlus1.apply(&dct);
         assert_eq!(plus1[3][5], dct[5][3]);
@@ -208,9 +215,17 @@ mod tests {
         // Group relations: two quarter turns are a half turn; rotate 90 then 270 is the identity;
         // each flip is its own inverse.
         let r90 = Transform::Rotate90;
-        assert_eq!(r90.apply(&r90.apply(&dct)), Transform::Rotate180.apply(&dct));
+        assert_eq!(
+            r90.apply(&r90.apply(&dct)),
+            Transform::Rotate180.apply(&dct)
+        );
         assert_eq!(Transform::Rotate270.apply(&r90.apply(&dct)), dct);
-        for t in [Transform::FlipX, Transform::FlipY, Transform::FlipPlus1, Transform::FlipMinus1] {
+        for t in [
+            Transform::FlipX,
+            Transform::FlipY,
+            Transform::FlipPlus1,
+            Transform::FlipMinus1,
+        ] {
             assert_eq!(t.apply(&t.apply(&dct)), dct, "{t:?}");
         }
         // A flip about one axis then the other is the half turn.

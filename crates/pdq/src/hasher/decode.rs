@@ -2,7 +2,10 @@
 
 use std::io::Cursor;
 
-use image::{ColorType, DynamicImage, ImageBuffer, ImageDecoder, ImageError, ImageReader, metadata::Orientation};
+use image::{
+    ColorType, DynamicImage, ImageBuffer, ImageDecoder, ImageError, ImageReader,
+    metadata::Orientation,
+};
 
 use super::{HashError, Pixels};
 
@@ -17,7 +20,11 @@ pub(super) struct Decoded {
 impl Decoded {
     pub(super) fn pixels<'a>(&self, buffer: &'a [u8]) -> (Pixels<'a>, u32, u32) {
         let n = self.width as usize * self.height as usize;
-        let pixels = if self.grey { Pixels::Grey(&buffer[..n]) } else { Pixels::Rgb(&buffer[..3 * n]) };
+        let pixels = if self.grey {
+            Pixels::Grey(&buffer[..n])
+        } else {
+            Pixels::Rgb(&buffer[..3 * n])
+        };
         (pixels, self.width, self.height)
     }
 }
@@ -25,7 +32,9 @@ impl Decoded {
 fn decode_error(error: ImageError) -> HashError {
     match error {
         ImageError::Unsupported(_) => HashError::UnsupportedFormat,
-        other => HashError::Decode { reason: other.to_string() },
+        other => HashError::Decode {
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -33,10 +42,16 @@ fn decode_error(error: ImageError) -> HashError {
 ///
 /// The dimensions are checked against `max_pixels` as soon as the header is read, before the pixel
 /// buffer is allocated.
-pub(super) fn decode(bytes: &[u8], max_pixels: u64, buffer: &mut Vec<u8>) -> Result<Decoded, HashError> {
+pub(super) fn decode(
+    bytes: &[u8],
+    max_pixels: u64,
+    buffer: &mut Vec<u8>,
+) -> Result<Decoded, HashError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| HashError::Decode { reason: e.to_string() })?;
+        .map_err(|e| HashError::Decode {
+            reason: e.to_string(),
+        })?;
     if reader.format().is_none() {
         return Err(HashError::UnsupportedFormat);
     }
@@ -47,19 +62,32 @@ pub(super) fn decode(bytes: &[u8], max_pixels: u64, buffer: &mut Vec<u8>) -> Res
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > max_pixels {
-        return Err(HashError::TooLarge { width, height, limit: max_pixels });
+        return Err(HashError::TooLarge {
+            width,
+            height,
+            limit: max_pixels,
+        });
     }
     let orientation = decoder.orientation().map_err(decode_error)?;
     let color = decoder.color_type();
-    let total = usize::try_from(decoder.total_bytes())
-        .map_err(|_| HashError::TooLarge { width, height, limit: max_pixels })?;
+    let total = usize::try_from(decoder.total_bytes()).map_err(|_| HashError::TooLarge {
+        width,
+        height,
+        limit: max_pixels,
+    })?;
     if buffer.len() < total {
         buffer.resize(total, 0);
     }
-    decoder.read_image(&mut buffer[..total]).map_err(|e| match e {
-        ImageError::Limits(_) => HashError::TooLarge { width, height, limit: max_pixels },
-        other => decode_error(other),
-    })?;
+    decoder
+        .read_image(&mut buffer[..total])
+        .map_err(|e| match e {
+            ImageError::Limits(_) => HashError::TooLarge {
+                width,
+                height,
+                limit: max_pixels,
+            },
+            other => decode_error(other),
+        })?;
 
     let n = width as usize * height as usize;
     let grey = match color {
@@ -92,10 +120,16 @@ pub(super) fn decode(bytes: &[u8], max_pixels: u64, buffer: &mut Vec<u8>) -> Res
             true
         }
         other => {
-            return Err(HashError::Decode { reason: format!("pixels of type {other:?} are not supported") });
+            return Err(HashError::Decode {
+                reason: format!("pixels of type {other:?} are not supported"),
+            });
         }
     };
-    let decoded = Decoded { width, height, grey };
+    let decoded = Decoded {
+        width,
+        height,
+        grey,
+    };
     if orientation == Orientation::NoTransforms {
         return Ok(decoded);
     }
@@ -123,7 +157,11 @@ fn high_bytes(buffer: &mut [u8], n: usize) {
 
 /// Applies the Exif orientation to the decoded pixels.
 fn turn_upright(decoded: Decoded, orientation: Orientation, buffer: &mut Vec<u8>) -> Decoded {
-    let Decoded { width, height, grey } = decoded;
+    let Decoded {
+        width,
+        height,
+        grey,
+    } = decoded;
     let channels = if grey { 1 } else { 3 };
     let mut pixels = std::mem::take(buffer);
     pixels.truncate(width as usize * height as usize * channels);
@@ -134,6 +172,14 @@ fn turn_upright(decoded: Decoded, orientation: Orientation, buffer: &mut Vec<u8>
     };
     image.apply_orientation(orientation);
     let (width, height) = (image.width(), image.height());
-    *buffer = if grey { image.into_luma8().into_raw() } else { image.into_rgb8().into_raw() };
-    Decoded { width, height, grey }
+    *buffer = if grey {
+        image.into_luma8().into_raw()
+    } else {
+        image.into_rgb8().into_raw()
+    };
+    Decoded {
+        width,
+        height,
+        grey,
+    }
 }

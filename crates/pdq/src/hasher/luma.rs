@@ -13,6 +13,7 @@
 ///
 /// The reference's C++ tools multiply by `f32` coefficients instead, which differs by an ulp here
 /// and there; the hashes almost never do.
+#[inline(always)]
 pub(super) fn rgb_row(rgb: &[u8], out: &mut [f32]) {
     for (px, y) in rgb.chunks_exact(3).zip(out.iter_mut()) {
         let weighted = 299 * u32::from(px[0]) + 587 * u32::from(px[1]) + 114 * u32::from(px[2]);
@@ -22,6 +23,7 @@ pub(super) fn rgb_row(rgb: &[u8], out: &mut [f32]) {
 
 /// Luma of one row of 8-bit grey: the grey level itself, which is exactly what [`rgb_row`] gives
 /// for a pixel whose three channels are equal (checked for all 256 levels in the tests).
+#[inline(always)]
 pub(super) fn grey_row(grey: &[u8], out: &mut [f32]) {
     for (&v, y) in grey.iter().zip(out.iter_mut()) {
         *y = f32::from(v);
@@ -51,7 +53,11 @@ mod tests {
             rgb_row(&rgb, &mut out);
             for (i, &y) in out.iter().enumerate() {
                 let (g, b) = ((i / 256) as u8, (i % 256) as u8);
-                assert_eq!(y.to_bits(), reference_luma(r, g, b).to_bits(), "R {r} G {g} B {b}");
+                assert_eq!(
+                    y.to_bits(),
+                    reference_luma(r, g, b).to_bits(),
+                    "R {r} G {g} B {b}"
+                );
             }
         }
     }
@@ -70,7 +76,14 @@ mod tests {
     fn luma_weights_green_most() {
         let mut y = [0.0; 3];
         rgb_row(&[255, 0, 0, 0, 255, 0, 0, 0, 255], &mut y);
-        assert_eq!(y, [reference_luma(255, 0, 0), reference_luma(0, 255, 0), reference_luma(0, 0, 255)]);
+        assert_eq!(
+            y,
+            [
+                reference_luma(255, 0, 0),
+                reference_luma(0, 255, 0),
+                reference_luma(0, 0, 255)
+            ]
+        );
         assert!(y[1] > y[0] && y[0] > y[2]);
     }
 }

@@ -27,7 +27,12 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel, slowest first.
-    pub const ALL: [Kernel; 4] = [Kernel::Portable, Kernel::Popcnt, Kernel::Avx2, Kernel::Avx512];
+    pub const ALL: [Kernel; 4] = [
+        Kernel::Portable,
+        Kernel::Popcnt,
+        Kernel::Avx2,
+        Kernel::Avx512,
+    ];
 
     /// The fastest kernel this processor supports.
     pub fn detect() -> Kernel {
@@ -219,7 +224,10 @@ mod x86 {
             let i = mask.trailing_zeros();
             mask &= mask - 1;
             let distance = chunk[i as usize].distance(query);
-            out.push(Match { position: position + i, distance });
+            out.push(Match {
+                position: position + i,
+                distance,
+            });
         }
     }
 
@@ -255,10 +263,8 @@ mod x86 {
             // Lane sums are at most 64: two hashes share each 64-bit lane, one per 32-bit half.
             let ab = _mm256_or_si256(lanes(&chunk[0]), _mm256_slli_epi64(lanes(&chunk[1]), 32));
             let cd = _mm256_or_si256(lanes(&chunk[2]), _mm256_slli_epi64(lanes(&chunk[3]), 32));
-            let pairs = _mm256_add_epi64(
-                _mm256_unpacklo_epi64(ab, cd),
-                _mm256_unpackhi_epi64(ab, cd),
-            );
+            let pairs =
+                _mm256_add_epi64(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
             let totals = _mm_add_epi64(
                 _mm256_castsi256_si128(pairs),
                 _mm256_extracti128_si256(pairs, 1),
@@ -296,13 +302,22 @@ mod x86 {
         let mut position = first;
         for chunk in &mut chunks {
             // 64-bit lanes 0-3 of `ab` hold hash 0 (low half) and 2 (high), lanes 4-7 hashes 1 and 3.
-            let ab = _mm512_or_si512(counts(&chunk[0..2]), _mm512_slli_epi64(counts(&chunk[2..4]), 32));
-            let cd = _mm512_or_si512(counts(&chunk[4..6]), _mm512_slli_epi64(counts(&chunk[6..8]), 32));
+            let ab = _mm512_or_si512(
+                counts(&chunk[0..2]),
+                _mm512_slli_epi64(counts(&chunk[2..4]), 32),
+            );
+            let cd = _mm512_or_si512(
+                counts(&chunk[4..6]),
+                _mm512_slli_epi64(counts(&chunk[6..8]), 32),
+            );
             let halves =
                 _mm512_add_epi64(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
             // Add each 128-bit lane to its neighbour: lane 0 then has hashes 0, 2, 4, 6 and lane 2
             // hashes 1, 3, 5, 7 in its 32-bit parts.
-            let totals = _mm512_add_epi64(halves, _mm512_shuffle_i64x2::<0b10_11_00_01>(halves, halves));
+            let totals = _mm512_add_epi64(
+                halves,
+                _mm512_shuffle_i64x2::<0b10_11_00_01>(halves, halves),
+            );
             let within = _mm512_cmple_epu32_mask(totals, limit) as u32 & 0x0f0f;
             if within != 0 {
                 // Bit k (k < 4) is hash 2k, bit 8 + k is hash 2k + 1.

@@ -53,7 +53,13 @@ impl Segment {
                 }
             }
         }
-        Segment { start, end, offsets, positions, indexed }
+        Segment {
+            start,
+            end,
+            offsets,
+            positions,
+            indexed,
+        }
     }
 
     /// Joins two adjacent segments (`self` first) bucket by bucket, dropping positions removed
@@ -69,8 +75,8 @@ impl Segment {
         for slice in 0..SLICES {
             let base = positions.len();
             let table = &mut offsets[slice * STRIDE..(slice + 1) * STRIDE];
-            for b in 0..BUCKETS {
-                table[b] = (positions.len() - base) as u32;
+            for (b, offset) in table[..BUCKETS].iter_mut().enumerate() {
+                *offset = (positions.len() - base) as u32;
                 // Positions of `self` are all lower, so each bucket stays in increasing order.
                 positions.extend(self.bucket(slice, b).iter().filter(keep));
                 positions.extend(next.bucket(slice, b).iter().filter(keep));

@@ -87,7 +87,10 @@ pub fn allows(role: Role, p: Permission) -> bool {
         // Appeals are the appellant's own: they come only through the platform's channel.
         Role::Lead => !matches!(p, ManageUsers | FileAppeals),
         Role::Specialist => {
-            matches!(p, ReadCases | WorkCases | ReadQueues | ReadPolicies | ReadBanks)
+            matches!(
+                p,
+                ReadCases | WorkCases | ReadQueues | ReadPolicies | ReadBanks
+            )
         }
         Role::Qa | Role::Analyst => {
             matches!(

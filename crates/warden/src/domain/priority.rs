@@ -247,8 +247,7 @@ pub fn triage(input: &TriageInput, now: DateTime<Utc>) -> Triage {
     };
     if input.risk_flags.contains(&RiskFlag::ImminentHarm) {
         priority = Priority::P0;
-    } else if input.risk_flags.contains(&RiskFlag::MinorSafety) || !input.known_media.is_empty()
-    {
+    } else if input.risk_flags.contains(&RiskFlag::MinorSafety) || !input.known_media.is_empty() {
         priority = priority.min(Priority::P1);
     }
     Triage {

@@ -403,8 +403,13 @@ fn take_in(
     let known = &case.snapshot;
     for url in &subject.snapshot.media_urls {
         if desk.config.media.fetches(url) && !known.media_urls.contains(url) {
-            w.media_checks
-                .push(media_check_row(case.id, report_id, Some(url.clone()), None, now));
+            w.media_checks.push(media_check_row(
+                case.id,
+                report_id,
+                Some(url.clone()),
+                None,
+                now,
+            ));
         }
     }
     for hash in &subject.snapshot.pdq_hashes {

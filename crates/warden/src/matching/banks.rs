@@ -54,7 +54,9 @@ pub async fn create(desk: &Desk, actor: &Actor, new: &NewBank) -> Result<Bank> {
 pub async fn change(desk: &Desk, actor: &Actor, id: i64, change: &BankChange) -> Result<Bank> {
     actor.require(Permission::ManageBanks)?;
     let bank = get(desk, actor, id).await?;
-    let allowed = allowed_actions(desk, &bank.policy).await?.unwrap_or_default();
+    let allowed = allowed_actions(desk, &bank.policy)
+        .await?
+        .unwrap_or_default();
     let mut c = Checker::new();
     change.check(&mut c, &allowed);
     c.finish()?;
@@ -89,7 +91,10 @@ pub async fn add(desk: &Desk, actor: &Actor, bank_id: i64, entries: &[NewEntry])
         c.fail("entries", "must hold at least one hash");
     }
     if entries.len() > 10_000 {
-        c.fail("entries", "at most 10000 hashes at once; import a list for more");
+        c.fail(
+            "entries",
+            "at most 10000 hashes at once; import a list for more",
+        );
     }
     let mut listed = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
@@ -174,7 +179,12 @@ pub async fn entries(
 }
 
 /// Every entry of a bank as a hash list.
-pub async fn export(desk: &Desk, actor: &Actor, bank_id: i64, format: ListFormat) -> Result<String> {
+pub async fn export(
+    desk: &Desk,
+    actor: &Actor,
+    bank_id: i64,
+    format: ListFormat,
+) -> Result<String> {
     get(desk, actor, bank_id).await?;
     let mut all = Vec::new();
     let mut after = 0;

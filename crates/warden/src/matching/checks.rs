@@ -32,15 +32,16 @@ const CHANGES_PER_READ: i64 = 50_000;
 /// one that commits late can carry an earlier stamp than changes already read. Reading an entry
 /// twice is harmless.
 const SLACK_MILLIS: i64 = 120_000;
-/// How often a server catches up with changes made elsewhere (its own apply at once).
-const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
 /// Brings this server's index up to date with the banks in the database: their thresholds and
 /// states, and every entry added, disabled or removed since the last time (here or elsewhere).
 pub async fn refresh(desk: &Desk) -> Result<()> {
     let rules = store::bank_rules(&desk.db).await?;
     desk.banks.write().set_banks(rules);
-    let mut since = (desk.banks.read().synced_to().0.saturating_sub(SLACK_MILLIS), 0);
+    let mut since = (
+        desk.banks.read().synced_to().0.saturating_sub(SLACK_MILLIS),
+        0,
+    );
     loop {
         let changes = store::entry_changes(&desk.db, since, CHANGES_PER_READ).await?;
         let Some(last) = changes.last() else {
@@ -67,7 +68,6 @@ enum Missed {
 pub struct MediaChecker {
     desk: Desk,
     client: reqwest::Client,
-    refreshed: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 fn client(cfg: &MediaConfig) -> Result<reqwest::Client> {
@@ -90,27 +90,19 @@ fn client(cfg: &MediaConfig) -> Result<reqwest::Client> {
 impl MediaChecker {
     pub fn new(desk: Desk) -> Result<Self> {
         let client = client(&desk.config.media)?;
-        Ok(Self {
-            desk,
-            client,
-            refreshed: std::sync::Mutex::new(None),
-        })
+        Ok(Self { desk, client })
     }
 
-    /// One round: catch up with the banks, then take and settle the due checks. How many it took.
+    /// One round: take the due checks, catch up with the banks, then settle each. How many it
+    /// took.
     pub async fn round(&self) -> Result<usize> {
-        let due = self
-            .refreshed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none_or(|at| at.elapsed() >= REFRESH_EVERY);
-        if due {
-            refresh(&self.desk).await?;
-            *self.refreshed.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(std::time::Instant::now());
-        }
         let now = self.desk.now();
         let checks = store::take_due_checks(&self.desk.db, now, now + LOCK, BATCH).await?;
+        if checks.is_empty() {
+            return Ok(0);
+        }
+        // Matched against the banks as they are now, not as they were at the last round.
+        refresh(&self.desk).await?;
         for check in &checks {
             self.settle(check).await?;
         }
@@ -135,9 +127,14 @@ impl MediaChecker {
             Err(missed) => {
                 let now = self.desk.now();
                 let (error, retry_at) = match missed {
-                    Missed::Retry(e) if check.attempts + 1 < self.desk.config.media.max_attempts => {
+                    Missed::Retry(e)
+                        if check.attempts + 1 < self.desk.config.media.max_attempts =>
+                    {
                         let jitter = 0.5 + rand::random::<f64>() / 2.0;
-                        (e, Some(now + retry_delay(check.attempts + 1, 5, 600, jitter)))
+                        (
+                            e,
+                            Some(now + retry_delay(check.attempts + 1, 5, 600, jitter)),
+                        )
                     }
                     Missed::Retry(e) | Missed::GiveUp(e) => (e, None),
                 };
@@ -148,10 +145,15 @@ impl MediaChecker {
         }
     }
 
-    async fn fetch_and_hash(&self, url: &str) -> std::result::Result<(Hash256, Option<u8>), Missed> {
+    async fn fetch_and_hash(
+        &self,
+        url: &str,
+    ) -> std::result::Result<(Hash256, Option<u8>), Missed> {
         let cfg = &self.desk.config.media;
         if !cfg.fetches(url) {
-            return Err(Missed::GiveUp("the URL's host is not a media fetch host".into()));
+            return Err(Missed::GiveUp(
+                "the URL's host is not a media fetch host".into(),
+            ));
         }
         let mut response = self
             .client
@@ -167,7 +169,10 @@ impl MediaChecker {
             return Err(Missed::GiveUp(format!("the media host answered {status}")));
         }
         let too_large = || Missed::GiveUp(format!("larger than {} bytes", cfg.max_media_bytes));
-        if response.content_length().is_some_and(|n| n > cfg.max_media_bytes) {
+        if response
+            .content_length()
+            .is_some_and(|n| n > cfg.max_media_bytes)
+        {
             return Err(too_large());
         }
         let mut bytes = Vec::new();

@@ -125,7 +125,10 @@ impl NewBank {
         c.required_text("name", &self.name, 200);
         c.optional_text("description", self.description.as_deref(), 2000);
         if self.policy.trim().is_empty() {
-            c.fail("policy", "is required: the policy the bank's media violates");
+            c.fail(
+                "policy",
+                "is required: the policy the bank's media violates",
+            );
         } else if allowed.is_none() {
             c.fail("policy", "no such policy");
         }
@@ -308,7 +311,10 @@ pub fn parse_hash_list(text: &str, format: ListFormat) -> Result<Vec<ListedHash>
                     Some(q) => match q.parse::<u8>() {
                         Ok(q) if q <= 100 => Some(q),
                         _ => {
-                            fail(line_no, format!("quality {q:?} is not a number from 0 to 100"));
+                            fail(
+                                line_no,
+                                format!("quality {q:?} is not a number from 0 to 100"),
+                            );
                             continue;
                         }
                     },
@@ -522,7 +528,10 @@ mod tests {
             auto_action: Some(ActionKind::SuspendAccount),
         };
         let mut c = Checker::new();
-        bank.check(&mut c, Some(&[ActionKind::Remove, ActionKind::SuspendAccount]));
+        bank.check(
+            &mut c,
+            Some(&[ActionKind::Remove, ActionKind::SuspendAccount]),
+        );
         let fields: Vec<&str> = c.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["match_threshold", "auto_action"]);
         let mut c = Checker::new();

@@ -190,7 +190,15 @@ pub async fn import_entries(
     };
     let body = body.map_err(|r| body_error(r.status(), &r, r.body_text()))?;
     Ok(Json(
-        banks::import(&state.desk, &actor, id, &body, format, q.list_name.as_deref()).await?,
+        banks::import(
+            &state.desk,
+            &actor,
+            id,
+            &body,
+            format,
+            q.list_name.as_deref(),
+        )
+        .await?,
     ))
 }
 

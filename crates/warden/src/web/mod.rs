@@ -1,10 +1,10 @@
 //! The HTTP edge: JSON API under `/api/v1` with its OpenAPI document, health and metrics.
 
 pub mod alerts_api;
-pub mod banks_api;
 pub mod analytics_api;
 pub mod api;
 pub mod auth;
+pub mod banks_api;
 pub mod console;
 pub mod enforcement_api;
 pub mod platform_sim;

@@ -91,7 +91,30 @@ async fn receive(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) -> Sta
 
 /// Sample media for demo reports: a generated picture, so the demo needs no internet.
 async fn media(axum::extract::Path(name): axum::extract::Path<String>) -> axum::response::Response {
+    use crate::demo_media::{Version, png};
     use axum::response::IntoResponse;
+    // `known-3.png` is a banked picture, `known-3-copy.png` a re-upload of it, `photo-3.png` an
+    // unrelated one.
+    if let Some(stem) = name.strip_suffix(".png") {
+        let picture = if let Some(n) = stem.strip_prefix("known-") {
+            match n.strip_suffix("-copy") {
+                Some(n) => n.parse().ok().map(|n| (n, Version::NearCopy)),
+                None => n.parse().ok().map(|n| (n, Version::Original)),
+            }
+        } else {
+            stem.strip_prefix("photo-")
+                .and_then(|n| n.parse::<u64>().ok())
+                .map(|n| (1000 + n, Version::Original))
+        };
+        return match picture {
+            Some((seed, version)) if seed < 100_000 => (
+                [(axum::http::header::CONTENT_TYPE, "image/png")],
+                png(seed, version),
+            )
+                .into_response(),
+            _ => StatusCode::NOT_FOUND.into_response(),
+        };
+    }
     let n: u32 = name
         .trim_end_matches(".svg")
         .bytes()

@@ -93,6 +93,18 @@ const API: &[Row] = &[
     ("GET",    "/api/v1/alerts",                           [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
     ("POST",   "/api/v1/alerts/{id}/acknowledge",          [Y,    Y,   N,   N, N,      N,      N,          N]),
     ("POST",   "/api/v1/alerts/scan",                      [Y,    Y,   N,   N, N,      N,      N,          N]),
+    ("GET",    "/api/v1/banks",                            [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("POST",   "/api/v1/banks",                            [Y,    Y,   N,   N, N,      N,      N,          N]),
+    ("GET",    "/api/v1/banks/{id}",                       [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("PATCH",  "/api/v1/banks/{id}",                       [Y,    Y,   N,   N, N,      N,      N,          N]),
+    ("GET",    "/api/v1/banks/{id}/entries",               [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("POST",   "/api/v1/banks/{id}/entries",               [Y,    Y,   N,   N, N,      N,      N,          N]),
+    ("PATCH",  "/api/v1/banks/{id}/entries/{entry_id}",    [Y,    Y,   N,   N, N,      N,      N,          N]),
+    ("DELETE", "/api/v1/banks/{id}/entries/{entry_id}",    [Y,    Y,   N,   N, N,      N,      N,          N]),
+    ("POST",   "/api/v1/banks/{id}/import",                [Y,    Y,   N,   N, N,      N,      N,          N]),
+    ("GET",    "/api/v1/banks/{id}/export",                [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("GET",    "/api/v1/cases/{id}/matches",               [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("POST",   "/api/v1/cases/{id}/matches/{match_id}/verdict", [Y, Y, Y,   N, N,      N,      N,          N]),
     ("GET",    "/api/v1/analytics/views",                  [Y,    Y,   N,   Y, Y,      N,      N,          N]),
     ("POST",   "/api/v1/analytics/query",                  [Y,    Y,   N,   Y, Y,      N,      N,          N]),
     ("GET",    "/api/v1/analytics/saved",                  [Y,    Y,   N,   Y, Y,      N,      N,          N]),
@@ -123,11 +135,16 @@ const CONSOLE: &[Row] = &[
     ("GET",    "/cases/{id}/policy-panel",           [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
     ("POST",   "/cases/{id}/decision",               [Y,    Y,   Y,   N, N,      N,      N,          N]),
     ("POST",   "/cases/{id}/decision/preview",       [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("POST",   "/cases/{id}/matches/{match_id}/verdict", [Y,  Y,   Y,   N, N,      N,      N,          N]),
     ("POST",   "/decisions/{id}/approve",            [Y,    Y,   N,   N, N,      N,      N,          N]),
     ("POST",   "/decisions/{id}/reject",             [Y,    Y,   N,   N, N,      N,      N,          N]),
     ("GET",    "/search",                            [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
     ("GET",    "/policies",                          [Y,    Y,   Y,   Y, Y,      Y,      N,          N]),
     ("GET",    "/policies/{id}",                     [Y,    Y,   Y,   Y, Y,      Y,      N,          N]),
+    ("GET",    "/banks",                             [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("GET",    "/banks/{id}",                        [Y,    Y,   Y,   Y, Y,      N,      N,          N]),
+    ("POST",   "/banks/{id}/import",                 [Y,    Y,   N,   N, N,      N,      N,          N]),
+    ("POST",   "/banks/{id}/entries/{entry_id}/toggle", [Y,   Y,   N,   N, N,      N,      N,          N]),
     ("GET",    "/consultations",                     [Y,    Y,   N,   N, N,      Y,      N,          N]),
     ("POST",   "/consultations/{id}/answer",         [Y,    Y,   N,   N, N,      Y,      N,          N]),
     ("GET",    "/admin",                             [Y,    N,   N,   N, N,      N,      N,          N]),
@@ -351,6 +368,8 @@ enum Body {
     Empty,
     Json(Value),
     Toml(String),
+    /// A hash list, as `text/plain`.
+    Text(String),
 }
 
 /// One API call as `who` (with their token, if they have one).
@@ -365,11 +384,16 @@ async fn send(
     match body {
         Body::Empty => d.call(who, method, path, None).await,
         Body::Json(v) => d.call(who, method, path, Some(v)).await,
-        Body::Toml(text) => {
+        Body::Toml(text) | Body::Text(text) => {
+            let kind = if path.ends_with("/import") && path.contains("/banks/") {
+                "text/plain"
+            } else {
+                "application/toml"
+            };
             let mut req = d
                 .client
                 .request(method, format!("{}{path}", d.base))
-                .header("content-type", "application/toml")
+                .header("content-type", kind)
                 .body(text);
             if let Some(token) = d.tokens.get(who) {
                 req = req.bearer_auth(token);
@@ -454,6 +478,10 @@ struct World<'a> {
     decision: i64,
     account: String,
     appeal: i64,
+    /// A bank of known media, and a case whose media matched it.
+    bank: i64,
+    matched_case: i64,
+    media_match: i64,
     /// Dead deliveries already retried.
     retried: Mutex<BTreeSet<i64>>,
 }
@@ -468,6 +496,9 @@ impl<'a> World<'a> {
             decision: 0,
             account: String::new(),
             appeal: 0,
+            bank: 0,
+            matched_case: 0,
+            media_match: 0,
             retried: Mutex::default(),
         };
         let (s, decided) = w.decided(removal()["actions"].clone()).await;
@@ -475,7 +506,77 @@ impl<'a> World<'a> {
         (w.case, w.report, w.account) = (s.case, s.report, s.account);
         w.decision = decided["decision_id"].as_i64().unwrap();
         w.appeal = w.appealed().await.0;
+        (w.bank, w.matched_case, w.media_match) = w.matched().await;
         w
+    }
+
+    /// A bank with one entry, and a reported photo whose platform-sent hash matched it.
+    async fn matched(&self) -> (i64, i64, i64) {
+        let (status, bank) = self
+            .d
+            .post(
+                "admin",
+                "/api/v1/banks",
+                json!({"name": "Matrix bank", "policy": "community.dangerous_organisations"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{bank}");
+        let bank = bank["id"].as_i64().unwrap();
+        let entry = self.bank_entry(bank).await;
+        let mut r = report("matrix-photo", "matrix-photo-reporter", "matrix-photo");
+        r["subject"]["kind"] = json!("photo");
+        r["subject"]["snapshot"]["pdq_hashes"] = json!([entry]);
+        let case = self.d.report(r).await["case_id"].as_i64().unwrap();
+        for _ in 0..200 {
+            let (_, matches) = self
+                .d
+                .get("admin", &format!("/api/v1/cases/{case}/matches"))
+                .await;
+            if let Some(m) = matches.as_array().and_then(|m| m.first()) {
+                return (bank, case, m["id"].as_i64().unwrap());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the photo's hash did not match its bank within 10 s");
+    }
+
+    /// A new hash in the bank; returns its hex form.
+    async fn bank_entry(&self, bank: i64) -> String {
+        let n = self.next() as u64;
+        let hash = format!(
+            "{:016x}{}",
+            0x9e37_79b9_7f4a_7c15u64.wrapping_mul(n + 1),
+            "a5".repeat(24)
+        );
+        let (status, added) = self
+            .d
+            .post(
+                "admin",
+                &format!("/api/v1/banks/{bank}/entries"),
+                json!({"entries": [{"hash": hash}]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{added}");
+        hash
+    }
+
+    /// The id of a new entry of the bank.
+    async fn bank_entry_id(&self) -> i64 {
+        let hash = self.bank_entry(self.bank).await;
+        let (_, entries) = self
+            .d
+            .get(
+                "admin",
+                &format!("/api/v1/banks/{}/entries?limit=1000", self.bank),
+            )
+            .await;
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["hash"] == hash.as_str())
+            .and_then(|e| e["id"].as_i64())
+            .expect("the new entry is listed")
     }
 
     fn next(&self) -> usize {
@@ -870,6 +971,43 @@ impl<'a> World<'a> {
             ("DELETE", "/api/v1/analytics/saved/{id}") => {
                 (at(self.saved_query(who, n).await), Body::Empty)
             }
+            ("POST", "/api/v1/banks") => (
+                template.into(),
+                Body::Json(json!({"name": format!("Matrix bank {n}"),
+                                  "policy": "community.child_sexual_exploitation"})),
+            ),
+            (
+                "GET",
+                "/api/v1/banks/{id}" | "/api/v1/banks/{id}/entries" | "/api/v1/banks/{id}/export",
+            ) => (at(self.bank), Body::Empty),
+            ("PATCH", "/api/v1/banks/{id}") => (
+                at(self.bank),
+                Body::Json(json!({"description": format!("Tuned by the matrix ({n})")})),
+            ),
+            ("POST", "/api/v1/banks/{id}/entries") => {
+                let hash = format!("{:016x}{}", n as u64 + 1, "c3".repeat(24));
+                (
+                    at(self.bank),
+                    Body::Json(json!({"entries": [{"hash": hash}]})),
+                )
+            }
+            ("PATCH", "/api/v1/banks/{id}/entries/{entry_id}") => (
+                at(self.bank).replace("{entry_id}", &self.bank_entry_id().await.to_string()),
+                Body::Json(json!({"enabled": false})),
+            ),
+            ("DELETE", "/api/v1/banks/{id}/entries/{entry_id}") => (
+                at(self.bank).replace("{entry_id}", &self.bank_entry_id().await.to_string()),
+                Body::Empty,
+            ),
+            ("POST", "/api/v1/banks/{id}/import") => (
+                format!("{}?list_name=matrix", at(self.bank)),
+                Body::Text(format!("{:016x}{}\n", n as u64 + 1, "e7".repeat(24))),
+            ),
+            ("GET", "/api/v1/cases/{id}/matches") => (at(self.matched_case), Body::Empty),
+            ("POST", "/api/v1/cases/{id}/matches/{match_id}/verdict") => (
+                at(self.matched_case).replace("{match_id}", &self.media_match.to_string()),
+                Body::Json(json!({"verdict": "true_positive"})),
+            ),
             ("GET" | "DELETE", _) if !template.contains('{') => (template.into(), Body::Empty),
             ("POST", "/api/v1/policies/changes/seen" | "/api/v1/alerts/scan") => {
                 (template.into(), Body::Empty)
@@ -951,6 +1089,26 @@ impl<'a> World<'a> {
             ),
             ("GET", "/search") => ("/search?q=wallet".into(), vec![]),
             ("GET", "/policies/{id}") => ("/policies/community.fraud_scams".into(), vec![]),
+            ("GET", "/banks/{id}") => (at(self.bank), vec![]),
+            ("POST", "/banks/{id}/import") => (
+                at(self.bank),
+                vec![
+                    (
+                        "hashes",
+                        format!("{:016x}{}\n", n as u64 + 1, "d9".repeat(24)),
+                    ),
+                    ("format", text("text")),
+                    ("list_name", text("matrix")),
+                ],
+            ),
+            ("POST", "/banks/{id}/entries/{entry_id}/toggle") => (
+                at(self.bank).replace("{entry_id}", &self.bank_entry_id().await.to_string()),
+                vec![("enabled", text("false"))],
+            ),
+            ("POST", "/cases/{id}/matches/{match_id}/verdict") => (
+                at(self.matched_case).replace("{match_id}", &self.media_match.to_string()),
+                vec![("verdict", text("true_positive"))],
+            ),
             ("POST", "/consultations/{id}/answer") => (
                 at(self.consultation().await),
                 vec![("answer", text("Unlawful under art. 313-1 Code pénal."))],

@@ -344,3 +344,253 @@ async fn search_finds_cases_by_their_words_and_marks_them_safely() {
         "the bad filter is named: {page}"
     );
 }
+
+/// A hash of the reference tool's test images, and the same with 7 of its 256 bits changed.
+const BANKED: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+const SEEN: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b5d";
+const OTHER: &str = "0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+
+/// A bank created by a lead through the API; returns its id.
+async fn new_bank(d: &crate::harness::TestDesk, name: &str) -> i64 {
+    let (status, bank) = d
+        .post(
+            "lead",
+            "/api/v1/banks",
+            json!({"name": name, "policy": "community.dangerous_organisations"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{bank}");
+    bank["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn banks_show_their_precision_and_only_those_who_manage_them_import() {
+    let d = start().await;
+    let bank = new_bank(&d, "Confirmed propaganda").await;
+    let import = format!("/banks/{bank}/import");
+
+    let spec = Browser::sign_in(&d, "spec").await;
+    let (status, page) = spec.get("/banks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("href=\"/banks\""), "the nav links the banks");
+    assert!(page.contains("Confirmed propaganda"), "{page}");
+    assert!(page.contains("community.dangerous_organisations"));
+    assert!(
+        page.contains("<td data-precision>no verdicts yet</td>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!("action=\"{import}\"")),
+        "a specialist has no import form"
+    );
+    let (status, _) = spec
+        .post(&import, &[("hashes", BANKED), ("format", "text")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let partner = Browser::sign_in(&d, "legal").await;
+    let (_, inbox) = partner.get("/consultations").await;
+    assert!(!inbox.contains("href=\"/banks\""), "partners have no banks");
+    assert_eq!(partner.get("/banks").await.0, StatusCode::FORBIDDEN);
+
+    let lead = Browser::sign_in(&d, "lead").await;
+    let (_, page) = lead.get("/banks").await;
+    assert!(page.contains(&format!("action=\"{import}\"")), "{page}");
+    // A bad line is named, the list is kept for correcting, and nothing is imported.
+    let bad = format!("{BANKED}\nnot-a-hash\n");
+    let (status, page) = lead
+        .post(
+            &import,
+            &[
+                ("hashes", &bad),
+                ("format", "text"),
+                ("list_name", "partner list"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("<strong>line 2</strong>"), "{page}");
+    assert!(page.contains("not-a-hash"), "the list is kept");
+    assert_eq!(d.count("bank_entries").await, 0);
+    let (status, page) = lead
+        .post(&import, &[("hashes", ""), ("format", "text")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("<strong>hashes</strong>"), "{page}");
+
+    let list = format!("hash,quality,note\n{BANKED},90,first seen in April\n{OTHER},,\n");
+    let (status, to) = lead
+        .post(
+            &import,
+            &[
+                ("hashes", &list),
+                ("format", "csv"),
+                ("list_name", "partner list"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            format!("/banks?done=imported&added=2&already=0#bank-{bank}").as_str()
+        )
+    );
+    let (_, page) = lead.get(&to).await;
+    assert!(page.contains("Imported 2 hashes."), "{page}");
+    assert!(page.contains("<td>2 (2)</td>"), "{page}");
+    let (_, to) = lead
+        .post(&import, &[("hashes", BANKED), ("format", "text")])
+        .await;
+    let (_, page) = lead.get(&to).await;
+    assert!(
+        page.contains("Nothing new: the bank held that hash already."),
+        "{page}"
+    );
+
+    let (status, page) = lead.get(&format!("/banks/{bank}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&format!("<code>{BANKED}</code>")), "{page}");
+    assert!(page.contains(&format!("<code>{OTHER}</code>")));
+    assert!(page.contains("partner list") && page.contains("first seen in April"));
+    assert!(page.contains(&format!("/api/v1/banks/{bank}/export?format=csv")));
+    let entry: i64 = page
+        .split(&format!("/banks/{bank}/entries/"))
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (_, spec_page) = spec.get(&format!("/banks/{bank}")).await;
+    assert!(spec_page.contains(&format!("<code>{BANKED}</code>")));
+    assert!(
+        !spec_page.contains("/toggle"),
+        "a specialist cannot disable entries"
+    );
+    let toggle = format!("/banks/{bank}/entries/{entry}/toggle");
+    assert_eq!(
+        spec.post(&toggle, &[("enabled", "false")]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, to) = lead.post(&toggle, &[("enabled", "false")]).await;
+    assert_eq!(
+        (status, to.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            format!("/banks/{bank}?done=entry_disabled#entry-{entry}").as_str()
+        )
+    );
+    let (_, page) = lead.get(&to).await;
+    assert!(page.contains("Entry disabled"), "{page}");
+    assert!(page.contains("2, 1 enabled"), "{page}");
+    let (_, api) = d.get("lead", &format!("/api/v1/banks/{bank}")).await;
+    assert_eq!(api["enabled_entries"], 1, "{api}");
+
+    // The download link works with the console's session alone.
+    let res = spec
+        .client
+        .get(format!("{}/api/v1/banks/{bank}/export?format=csv", d.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csv = res.text().await.unwrap();
+    assert!(csv.starts_with("hash,quality,note"), "{csv}");
+    assert!(
+        csv.contains(BANKED) && csv.contains("partner list"),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn a_match_is_judged_from_its_case_page_and_counts_in_the_banks_precision() {
+    let d = start().await;
+    let bank = new_bank(&d, "Confirmed propaganda").await;
+    let (status, added) = d
+        .post(
+            "lead",
+            &format!("/api/v1/banks/{bank}/entries"),
+            json!({"entries": [{"hash": BANKED}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    let mut r = report("p-m1", "u-m1", "k-m1");
+    r["subject"]["kind"] = json!("photo");
+    r["subject"]["snapshot"]["pdq_hashes"] = json!([SEEN]);
+    let case = d.report(r).await["case_id"].as_i64().unwrap();
+    // The media checker matches in the background.
+    let mut matched = None;
+    for _ in 0..100 {
+        let (_, matches) = d
+            .get("lead", &format!("/api/v1/cases/{case}/matches"))
+            .await;
+        if let Some(m) = matches.as_array().and_then(|m| m.first()) {
+            matched = m["id"].as_i64();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let matched = matched.expect("the hash matched its bank within 10 s");
+    let verdict = format!("/cases/{case}/matches/{matched}/verdict");
+
+    let spec = Browser::sign_in(&d, "spec").await;
+    let (status, page) = spec.get(&format!("/cases/{case}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Known media"), "{page}");
+    assert!(page.contains(&format!("href=\"/banks/{bank}\">Confirmed propaganda</a>")));
+    assert!(page.contains("7 of 256 bits"), "{page}");
+    assert!(page.contains("hash sent by the platform"));
+    assert!(page.contains(&format!("<code>{SEEN}</code>")));
+    assert!(
+        page.contains("<dd data-verdict>not judged yet</dd>"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("action=\"{verdict}\"")));
+    assert!(page.contains("Same media (true positive)"));
+    assert!(page.contains("Different media (false positive)"));
+
+    // QA reads the case but does not work it: the section without the buttons.
+    let qa = Browser::sign_in(&d, "qa").await;
+    let (_, page) = qa.get(&format!("/cases/{case}")).await;
+    assert!(page.contains("7 of 256 bits"));
+    assert!(!page.contains(&format!("action=\"{verdict}\"")));
+    assert_eq!(
+        qa.post(&verdict, &[("verdict", "true_positive")]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        spec.post(&verdict, &[("verdict", "maybe")]).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    let (status, to) = spec.post(&verdict, &[("verdict", "false_positive")]).await;
+    assert_eq!(
+        (status, to.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            format!("/cases/{case}?done=judged#known-media").as_str()
+        )
+    );
+    let (_, page) = spec.get(&to).await;
+    assert!(page.contains("Verdict recorded"), "{page}");
+    assert!(
+        page.contains(
+            "<dd data-verdict>different media (false positive) <span class=\"muted\">(spec,"
+        ),
+        "{page}"
+    );
+    let (_, page) = spec.get("/banks").await;
+    assert!(page.contains("<td data-precision>0%</td>"), "{page}");
+
+    // A second look changes the verdict, and the precision with it.
+    let lead = Browser::sign_in(&d, "lead").await;
+    let (status, _) = lead.post(&verdict, &[("verdict", "true_positive")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = lead.get(&format!("/banks/{bank}")).await;
+    assert!(page.contains("<dd data-precision>100%</dd>"), "{page}");
+    assert!(
+        page.contains("1: 1 true positive, 0 false positives"),
+        "{page}"
+    );
+    let (_, api) = d.get("lead", &format!("/api/v1/banks/{bank}")).await;
+    assert_eq!(api["precision"], 1.0, "{api}");
+}

@@ -285,6 +285,14 @@ async fn the_api_describes_itself_and_reports_health_and_metrics() {
         "/api/v1/alerts/{id}/acknowledge",
         "/api/v1/alerts/scan",
         "/api/v1/kpis",
+        "/api/v1/banks",
+        "/api/v1/banks/{id}",
+        "/api/v1/banks/{id}/entries",
+        "/api/v1/banks/{id}/entries/{entry_id}",
+        "/api/v1/banks/{id}/import",
+        "/api/v1/banks/{id}/export",
+        "/api/v1/cases/{id}/matches",
+        "/api/v1/cases/{id}/matches/{match_id}/verdict",
     ] {
         assert!(
             paths.contains_key(p),
@@ -293,7 +301,7 @@ async fn the_api_describes_itself_and_reports_health_and_metrics() {
     }
     assert_eq!(
         paths.len(),
-        50,
+        58,
         "a route was added without a test: {:?}",
         paths.keys().collect::<Vec<_>>()
     );

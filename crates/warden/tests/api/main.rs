@@ -19,6 +19,7 @@ mod faults;
 mod intake;
 mod kpis;
 mod limits;
+mod matching;
 mod outbox_faults;
 mod review;
 mod search;

@@ -3,6 +3,7 @@
 //! the same operations as the API; what a role may not do is absent from its pages.
 
 mod analytics;
+mod banks;
 mod dashboard;
 pub mod markdown;
 mod pages;
@@ -41,11 +42,19 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/policy-panel", get(policy_panel))
         .route("/cases/{id}/decision", post(decide))
         .route("/cases/{id}/decision/preview", post(preview))
+        .route("/cases/{id}/matches/{match_id}/verdict", post(banks::judge))
         .route("/decisions/{id}/approve", post(approve))
         .route("/decisions/{id}/reject", post(reject))
         .route("/search", get(search))
         .route("/policies", get(policies))
         .route("/policies/{id}", get(policy))
+        .route("/banks", get(banks::banks_list))
+        .route("/banks/{id}", get(banks::bank))
+        .route("/banks/{id}/import", post(banks::import))
+        .route(
+            "/banks/{id}/entries/{entry_id}/toggle",
+            post(banks::toggle_entry),
+        )
         .route("/consultations", get(consultations))
         .route("/consultations/{id}/answer", post(answer_consultation))
         .route("/admin", get(admin))

@@ -10,6 +10,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::Deserialize;
 
+use super::banks::MatchLine;
 use super::markdown::{self, DiffLine};
 use super::{ConsoleError, Form, Viewer};
 use crate::access::identity::{self, UserInput};
@@ -23,6 +24,7 @@ use crate::domain::search::SearchQuery;
 use crate::enforcement::statement::{StatementFacts, statement_of_reasons};
 use crate::enforcement::{self, DecisionForm, DecisionInput, account_of};
 use crate::error::{Error, FieldError};
+use crate::matching::banks;
 use crate::store::cases::{self, CaseFilter, ConsultationRow, NoteRow, QueueCounts, Who};
 use crate::store::enforcement::{
     self as store, ActionRecord, AppealRecord, DecisionRecord, DecisionState, MessageRecord,
@@ -95,6 +97,7 @@ fn done_text(code: &str) -> Option<&'static str> {
         "query_saved" => "Query saved.",
         "query_deleted" => "Saved query deleted.",
         "acknowledged" => "Alert acknowledged.",
+        "judged" => "Verdict recorded; it counts in the bank's precision.",
         _ => return None,
     })
 }
@@ -120,6 +123,7 @@ pub(super) async fn chrome(
     item("/my", "My work", v.may(Permission::WorkCases));
     item("/search", "Search", v.may(Permission::ReadCases));
     item("/policies", "Policies", v.may(Permission::ReadPolicies));
+    item("/banks", "Banks", v.may(Permission::ReadBanks));
     item("/dashboard", "Dashboard", v.may(Permission::ReadCases));
     item("/alerts", "Alerts", v.may(Permission::ReadCases));
     item("/analytics", "Analytics", v.may(Permission::RunAnalytics));
@@ -477,7 +481,7 @@ pub struct ActionOption {
     pub needs_approval: bool,
 }
 
-fn action_label(k: ActionKind) -> &'static str {
+pub(super) fn action_label(k: ActionKind) -> &'static str {
     match k {
         ActionKind::Remove => "Remove",
         ActionKind::RestrictVisibility => "Restrict visibility",
@@ -565,6 +569,9 @@ struct CasePage {
     country: String,
     reach: String,
     media: Vec<MediaItem>,
+    matches: Vec<MatchLine>,
+    may_judge: bool,
+    may_read_banks: bool,
     factors: Vec<String>,
     reports: Vec<ReportLine>,
     timeline: Vec<RecordedEvent>,
@@ -713,6 +720,13 @@ async fn render_case(
                 n: n + 1,
             })
             .collect(),
+        matches: banks::case_matches(desk, &v.actor, id)
+            .await?
+            .into_iter()
+            .map(|m| MatchLine::of(m, &users))
+            .collect(),
+        may_judge: v.may(Permission::WorkCases),
+        may_read_banks: v.may(Permission::ReadBanks),
         factors: c.factors.iter().map(|f| f.explanation.clone()).collect(),
         reports,
         timeline: file.events.into_iter().rev().collect(),
