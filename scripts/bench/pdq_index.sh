@@ -39,6 +39,8 @@ for size in "${SIZES[@]}"; do
   if [ -n "${FAISS_QUERIES:-}" ]; then fq=$FAISS_QUERIES; elif [ "$size" -ge 10000000 ]; then fq=200; else fq=$QUERIES; fi
   rust=$("$BENCH" --size "$size" --queries "$QUERIES" --recall-sample "$RECALL_SAMPLE" --out "$WORK")
   echo "$rust"
+  # The bank was just written: flush it now rather than during FAISS's timings.
+  sync
   faiss=$("$VENV/bin/python" scripts/bench/pdq_faiss.py "$WORK" --queries "$fq")
   echo "$faiss"
   awk -v size="$size" -v r="$(field lookups_per_s "$rust")" -v f="$(field lookups_per_s "$faiss")" \

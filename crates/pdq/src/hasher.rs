@@ -168,7 +168,8 @@ fn check(width: u32, height: u32, pixels: &Pixels) -> Result<(usize, usize), Has
 }
 
 /// Hashes and decodes with reusable buffers: worth keeping one per thread when hashing many images.
-/// Its buffers grow to the largest image it has seen.
+/// The working buffers of the hash (a few dozen rows) grow to the widest image seen; the buffer of
+/// decoded pixels is kept only while it is at most [`Hasher::KEEP_DECODED_BYTES`].
 #[derive(Debug)]
 pub struct Hasher {
     max_pixels: u64,
@@ -183,6 +184,10 @@ impl Default for Hasher {
 }
 
 impl Hasher {
+    /// The largest buffer of decoded pixels kept for the next image (64 MiB, about 22 megapixels of
+    /// RGB); a larger one is given back after use.
+    pub const KEEP_DECODED_BYTES: usize = 64 << 20;
+
     /// A hasher that decodes images of up to [`DEFAULT_MAX_PIXELS`].
     pub fn new() -> Self {
         Self::with_max_pixels(DEFAULT_MAX_PIXELS)
@@ -231,18 +236,29 @@ impl Hasher {
 
     /// See [`hash_image_bytes`].
     pub fn hash_image_bytes(&mut self, bytes: &[u8]) -> Result<Hashed, HashError> {
-        let image = decode::decode(bytes, self.max_pixels, &mut self.decoded)?;
-        let (pixels, width, height) = image.pixels(&self.decoded);
-        let size = check(width, height, &pixels)?;
-        Ok(hash_pixels(pixels, size, &mut self.scratch))
+        self.with_decoded(bytes, hash_pixels)
     }
 
     /// See [`dihedral_image_bytes`].
     pub fn dihedral_image_bytes(&mut self, bytes: &[u8]) -> Result<Dihedral, HashError> {
-        let image = decode::decode(bytes, self.max_pixels, &mut self.decoded)?;
-        let (pixels, width, height) = image.pixels(&self.decoded);
-        let size = check(width, height, &pixels)?;
-        Ok(dihedral_pixels(pixels, size, &mut self.scratch))
+        self.with_decoded(bytes, dihedral_pixels)
+    }
+
+    fn with_decoded<T>(
+        &mut self,
+        bytes: &[u8],
+        hash: fn(Pixels, (usize, usize), &mut Scratch) -> T,
+    ) -> Result<T, HashError> {
+        let decoded = decode::decode(bytes, self.max_pixels, &mut self.decoded);
+        let hashed = decoded.and_then(|image| {
+            let (pixels, width, height) = image.pixels(&self.decoded);
+            let size = check(width, height, &pixels)?;
+            Ok(hash(pixels, size, &mut self.scratch))
+        });
+        if self.decoded.capacity() > Self::KEEP_DECODED_BYTES {
+            self.decoded = Vec::new();
+        }
+        hashed
     }
 
     /// See [`hash_image_file`].
@@ -329,8 +345,10 @@ fn downsample(
 /// downsample, each in whole percent of the 0–255 range (truncated, so that only marked edges
 /// count), scaled so that 100 means "enough detail" and capped there.
 fn quality(downsample: &[[f32; SIDE]; SIDE]) -> u8 {
-    let step = |u: f32, v: f32| ((((u - v) * 100.0) / 255.0) as i32).abs();
-    let mut sum = 0_i32;
+    // Truncated towards zero as the reference's conversion to int; summed wide, so that luma far
+    // outside 0–255 (possible through `hash_luma_f32`) saturates instead of overflowing.
+    let step = |u: f32, v: f32| u64::from(((((u - v) * 100.0) / 255.0) as i32).unsigned_abs());
+    let mut sum = 0_u64;
     for pair in downsample.windows(2) {
         for (&u, &v) in pair[0].iter().zip(&pair[1]) {
             sum += step(u, v);
@@ -487,6 +505,61 @@ mod tests {
         let from_grey = hash_pixels(Pixels::Grey(&grey), (w, h), &mut Scratch::default());
         assert_eq!(from_rgb, from_grey);
         assert_eq!(from_rgb, hash_luma_f32(w as u32, h as u32, &luma).unwrap());
+    }
+
+    #[test]
+    fn a_64x64_image_is_its_own_downsample_except_in_the_dihedral_variant() {
+        let luma = picture(64, 64);
+        let as_is: [[f32; SIDE]; SIDE] =
+            std::array::from_fn(|r| std::array::from_fn(|c| luma[r * 64 + c]));
+        let hashed = hash_luma_f32(64, 64, &luma).unwrap();
+        assert_eq!(hashed.hash, bits(&dct::dct_16(&as_is)));
+        assert_eq!(hashed.quality, quality(&as_is));
+        // The dihedral variant runs the (one-pixel) box filter anyway, as the reference does;
+        // its running sums round, so its original can differ from the plain hash by a bit or two.
+        let dihedral = dihedral_luma(64, &luma);
+        assert!(dihedral.original.distance(&hashed.hash) <= 4);
+    }
+
+    #[test]
+    fn luma_far_outside_the_usual_range_still_hashes() {
+        let luma: Vec<f32> = (0..100 * 100)
+            .map(|i| if i % 3 == 0 { 3.0e37 } else { -3.0e37 })
+            .collect();
+        let hashed = hash_luma_f32(100, 100, &luma).unwrap();
+        assert!(hashed.quality <= 100);
+    }
+
+    #[test]
+    fn the_first_frame_of_an_animation_is_hashed() {
+        use image::codecs::gif::{GifDecoder, GifEncoder};
+        use image::{AnimationDecoder, Delay, Frame, Rgba, RgbaImage};
+        let (w, h) = (60, 40);
+        let first = RgbaImage::from_fn(w, h, |x, _| Rgba([(x * 4) as u8, 0, 0, 255]));
+        let second = RgbaImage::from_fn(w, h, |_, y| Rgba([0, 0, (y * 6) as u8, 255]));
+        let mut gif = Vec::new();
+        {
+            let mut encoder = GifEncoder::new(&mut gif);
+            for frame in [&first, &second] {
+                let frame =
+                    Frame::from_parts(frame.clone(), 0, 0, Delay::from_numer_denom_ms(100, 1));
+                encoder.encode_frame(frame).unwrap();
+            }
+        }
+        // The frames as the GIF holds them (its palette may have moved colours a little).
+        let frames: Vec<_> = GifDecoder::new(std::io::Cursor::new(&gif))
+            .unwrap()
+            .into_frames()
+            .collect_frames()
+            .unwrap();
+        assert_eq!(frames.len(), 2);
+        let hash_of = |frame: &Frame| {
+            let rgb = image::DynamicImage::ImageRgba8(frame.buffer().clone()).to_rgb8();
+            hash_rgb(w, h, rgb.as_raw()).unwrap()
+        };
+        let hashed = hash_image_bytes(&gif).unwrap();
+        assert_eq!(hashed, hash_of(&frames[0]));
+        assert_ne!(hashed.hash, hash_of(&frames[1]).hash);
     }
 
     #[test]
@@ -677,6 +750,11 @@ mod tests {
                 .unwrap();
             png
         };
+        // BMP, by content.
+        let mut bmp = Vec::new();
+        rgb.write_to(&mut std::io::Cursor::new(&mut bmp), image::ImageFormat::Bmp)
+            .unwrap();
+        assert_eq!(hash_image_bytes(&bmp).unwrap(), want);
         // RGBA: alpha dropped, whatever it is.
         assert_eq!(
             hash_image_bytes(&encode(image::DynamicImage::ImageRgba8(rgba.clone()))).unwrap(),

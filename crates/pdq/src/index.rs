@@ -283,14 +283,14 @@ impl HashIndex {
     fn merge_last_two(&mut self) {
         let newer = self.segments.pop().expect("two segments");
         let older = self.segments.pop().expect("two segments");
-        // Free both before the next allocation could need their room.
+        // For a moment both old segments and the merged one are held: merging into a segment of
+        // 10 million hashes needs about 0.65 GB beyond the index.
         let merged = older.merge(&newer, &self.removed);
-        drop((older, newer));
         self.segments.push(merged);
     }
 
     /// Indexes the tail and merges every segment into one, leaving removed hashes out of the
-    /// tables: the fastest layout for searching, at the cost of copying every table once.
+    /// tables: the fastest layout for searching, at the cost of copying the tables.
     pub fn compact(&mut self) {
         if self.tail_start as usize != self.hashes.len() {
             self.seal();

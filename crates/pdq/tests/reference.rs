@@ -28,6 +28,18 @@ fn images_dir() -> PathBuf {
     reference_dir().join("images")
 }
 
+/// The bytes of a reference image; panics, saying where it looked, if it is not there.
+fn reference_image(path: &str) -> Vec<u8> {
+    let file = images_dir().join(path);
+    std::fs::read(&file).unwrap_or_else(|e| {
+        panic!(
+            "PDQ reference image not found: cannot read {} ({e}); set WARDEN_PDQ_REFERENCE to the \
+             folder holding expected.tsv and images/",
+            file.display()
+        )
+    })
+}
+
 #[derive(Debug, Clone)]
 struct Expected {
     path: String,
@@ -216,7 +228,7 @@ fn own_decoder_lands_within_10_of_the_reference() {
 #[test]
 fn dihedral_hashes_match_the_transformed_files() {
     let dir = images_dir().join("reg-test-input/dih");
-    let original = std::fs::read(dir.join("bridge-1-original.jpg")).expect("bridge-1-original.jpg");
+    let original = reference_image("reg-test-input/dih/bridge-1-original.jpg");
     let dihedral = dihedral_image_bytes(&original).unwrap();
     assert_eq!(dihedral.original, hash_image_bytes(&original).unwrap().hash);
     let files = [
@@ -289,7 +301,7 @@ fn with_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
 #[test]
 fn exif_orientation_turns_the_image_upright_before_hashing() {
     // A photo without Exif of its own (1600x1004).
-    let jpeg = std::fs::read(images_dir().join("misc-images/modes/RGB.jpg")).expect("RGB.jpg");
+    let jpeg = reference_image("misc-images/modes/RGB.jpg");
     let decoded = image::load_from_memory(&jpeg).unwrap().to_rgb8();
     let upright = hash_image_bytes(&jpeg).unwrap();
     // Orientation 6: the stored pixels must be turned a quarter clockwise for display;

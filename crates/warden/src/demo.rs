@@ -652,6 +652,9 @@ pub async fn seed_with_media(
     })
 }
 
+/// Reports of photos the demo plants for known-media matching.
+pub const KNOWN_MEDIA_REPORTS: usize = 4;
+
 /// The demo's banks of known media, built from its own pictures, and the reports of copies of
 /// them that intake queues for matching: a re-upload of banked propaganda (removed by the bank's
 /// automatic action), one of banked intimate imagery (left for a person, at P1), a copy the

@@ -2,6 +2,7 @@
 
 use std::io::Cursor;
 
+use image::error::UnsupportedErrorKind;
 use image::{
     ColorType, DynamicImage, ImageBuffer, ImageDecoder, ImageError, ImageReader,
     metadata::Orientation,
@@ -31,7 +32,10 @@ impl Decoded {
 
 fn decode_error(error: ImageError) -> HashError {
     match error {
-        ImageError::Unsupported(_) => HashError::UnsupportedFormat,
+        ImageError::Unsupported(e) if matches!(e.kind(), UnsupportedErrorKind::Format(_)) => {
+            HashError::UnsupportedFormat
+        }
+        // Anything else, including a supported format using a feature its decoder lacks.
         other => HashError::Decode {
             reason: other.to_string(),
         },

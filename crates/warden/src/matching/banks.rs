@@ -133,6 +133,7 @@ pub async fn import(
     format: ListFormat,
     list_name: Option<&str>,
 ) -> Result<Added> {
+    actor.require(Permission::ManageBanks)?;
     let listed = parse_hash_list(text, format).map_err(Error::Invalid)?;
     let mut c = Checker::new();
     c.optional_text("list_name", list_name, 200);

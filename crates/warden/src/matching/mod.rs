@@ -247,6 +247,8 @@ pub enum ListFormat {
 /// entries below [`MIN_QUALITY`] are refused, since they would match featureless images.
 pub fn parse_hash_list(text: &str, format: ListFormat) -> Result<Vec<ListedHash>, Vec<FieldError>> {
     let mut out = Vec::new();
+    // The line each hash came from, to name it in a later check.
+    let mut lines = Vec::new();
     let mut errors = Vec::new();
     let mut fail = |line: usize, message: String| {
         if errors.len() < 100 {
@@ -264,11 +266,14 @@ pub fn parse_hash_list(text: &str, format: ListFormat) -> Result<Vec<ListedHash>
                 // `hex quality path` as the reference tool prints it, or a bare hash.
                 let hash = t.split_whitespace().next().unwrap_or_default();
                 match hash.parse::<Hash256>() {
-                    Ok(hash) => out.push(ListedHash {
-                        hash,
-                        quality: None,
-                        note: None,
-                    }),
+                    Ok(hash) => {
+                        out.push(ListedHash {
+                            hash,
+                            quality: None,
+                            note: None,
+                        });
+                        lines.push(line_no);
+                    }
                     Err(e) => fail(line_no, e.to_string()),
                 }
             }
@@ -328,15 +333,16 @@ pub fn parse_hash_list(text: &str, format: ListFormat) -> Result<Vec<ListedHash>
                     quality,
                     note,
                 });
+                lines.push(line_no);
             }
         }
     }
-    for (i, h) in out.iter().enumerate() {
+    for (h, line) in out.iter().zip(&lines) {
         if let Some(q) = h.quality
             && q < MIN_QUALITY
         {
             errors.push(FieldError::new(
-                format!("entries[{i}].quality"),
+                format!("line {line}"),
                 format!("{q} is below {MIN_QUALITY}: such a hash matches featureless images"),
             ));
         }
@@ -484,7 +490,9 @@ mod tests {
         let errors = parse_hash_list(&low, ListFormat::Csv).unwrap_err();
         assert!(errors.iter().any(|e| e.field == "line 3"), "{errors:?}");
         assert!(
-            errors.iter().any(|e| e.field == "entries[0].quality"),
+            errors
+                .iter()
+                .any(|e| e.field == "line 2" && e.message.contains("below 50")),
             "{errors:?}"
         );
         let no_hash = parse_hash_list("digest\nabc\n", ListFormat::Csv).unwrap_err();

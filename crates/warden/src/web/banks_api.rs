@@ -177,6 +177,7 @@ pub async fn import_entries(
     headers: HeaderMap,
     body: std::result::Result<String, StringRejection>,
 ) -> Result<Json<Added>> {
+    actor.require(crate::access::Permission::ManageBanks)?;
     let kind = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -385,7 +385,8 @@ async fn send(
         Body::Empty => d.call(who, method, path, None).await,
         Body::Json(v) => d.call(who, method, path, Some(v)).await,
         Body::Toml(text) | Body::Text(text) => {
-            let kind = if path.ends_with("/import") && path.contains("/banks/") {
+            let bare = path.split('?').next().unwrap_or(path);
+            let kind = if bare.ends_with("/import") && bare.contains("/banks/") {
                 "text/plain"
             } else {
                 "application/toml"

@@ -9,7 +9,22 @@ async fn the_demo_desk_has_every_kind_of_case() {
     let (desk, _dir) = bare_desk().await;
     let now = desk.now();
     let seeded = warden::demo::seed(&desk, 600, now).await.expect("seed");
-    assert_eq!(seeded.reports, 600 + warden::demo::CAMPAIGN_REPORTERS);
+    assert_eq!(
+        seeded.reports,
+        600 + warden::demo::CAMPAIGN_REPORTERS + warden::demo::KNOWN_MEDIA_REPORTS
+    );
+    // Two banks built from the demo's pictures; the photo the platform hashed itself matches one
+    // of them once the media checker has run.
+    let banks = warden::store::banks::banks(&desk.db).await.unwrap();
+    assert_eq!(banks.len(), 2, "{banks:?}");
+    assert!(banks.iter().all(|b| b.entries == 4), "{banks:?}");
+    let checker = warden::matching::checks::MediaChecker::new(desk.clone()).unwrap();
+    assert!(checker.round().await.unwrap() >= 1);
+    let matched: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM media_matches")
+        .fetch_one(desk.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(matched, 1, "the platform-hashed copy matches its bank");
     // The campaign planted in the last hour opens the desk with alerts to look at.
     let alerts = warden::store::alerts::list_alerts(&desk.db, &[], false, 100)
         .await
@@ -68,8 +83,12 @@ async fn the_demo_desk_has_every_kind_of_case() {
     )
     .await
     .unwrap();
-    // Every case but the planted campaign's, whose reporters wrote their own words.
-    assert_eq!(channel.total, all.len() as i64 - 1);
+    // Every case but the planted campaign's and the known-media photos', whose reporters wrote
+    // their own words.
+    assert_eq!(
+        channel.total,
+        all.len() as i64 - 1 - warden::demo::KNOWN_MEDIA_REPORTS as i64
+    );
     let mut by_status: HashMap<CaseStatus, usize> = HashMap::new();
     for c in &all {
         *by_status.entry(c.status).or_default() += 1;

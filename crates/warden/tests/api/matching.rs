@@ -361,7 +361,7 @@ async fn a_violating_decision_under_a_banking_policy_banks_the_media() {
     )
     .await;
     let fresh = banked(7);
-    let case = photo(&d, "photo-7", &[fresh.clone()], &[]).await;
+    let case = photo(&d, "photo-7", std::slice::from_ref(&fresh), &[]).await;
     // The checker records the media even when nothing matches.
     let mut recorded = false;
     for _ in 0..200 {
