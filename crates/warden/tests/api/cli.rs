@@ -138,3 +138,55 @@ fn trends_detect_scores_a_series_row_by_row_and_names_a_bad_line() {
     assert!(!out.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn pdq_hashes_images_and_matches_them_against_a_hash_list() {
+    use warden::demo_media::{Version, hash, png};
+    let dir = std::env::temp_dir().join(format!(
+        "warden-pdq-{}",
+        hex::encode(rand::random::<[u8; 6]>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("copy.png");
+    let other = dir.join("other.png");
+    std::fs::write(&copy, png(2, Version::NearCopy)).unwrap();
+    std::fs::write(&other, png(900, Version::Original)).unwrap();
+    let broken = dir.join("broken.jpg");
+    std::fs::write(&broken, b"not an image").unwrap();
+    let (copy_s, other_s) = (copy.to_string_lossy(), other.to_string_lossy());
+
+    let (code, out, err) = warden_cli(&[], &["pdq", "hash", &copy_s, &other_s], None);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let fields: Vec<&str> = lines[0].split(' ').collect();
+    assert_eq!(fields.len(), 3, "hex quality path: {out}");
+    let copy_hash: pdq::Hash256 = fields[0].parse().unwrap();
+    assert!(fields[1].parse::<u8>().unwrap() >= 50);
+    assert_eq!(fields[2], copy_s);
+
+    let bank = dir.join("bank.txt");
+    let banked = hash(2).hash;
+    std::fs::write(&bank, format!("# demo\n{banked}\n{}\n", hash(3).hash)).unwrap();
+    let bank_s = bank.to_string_lossy();
+    let (code, out, err) = warden_cli(
+        &[],
+        &["pdq", "match", "--bank", &bank_s, &copy_s, &other_s],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let want = format!("{copy_s} {} {banked}", copy_hash.distance(&banked));
+    assert!(out.lines().any(|l| l == want), "{out}");
+    assert!(out.lines().any(|l| l == format!("{other_s} -")), "{out}");
+
+    let broken_s = broken.to_string_lossy();
+    let (code, out, err) = warden_cli(&[], &["pdq", "hash", &copy_s, &broken_s], None);
+    assert_ne!(code, 0);
+    assert_eq!(
+        out.lines().count(),
+        1,
+        "the good image is still hashed: {out}"
+    );
+    assert!(err.contains("broken.jpg"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

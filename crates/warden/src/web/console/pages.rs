@@ -668,7 +668,11 @@ async fn render_case(
         .await?
         .into_iter()
         .map(|d| DecisionLine {
-            decided_by: name_of(d.decided_by),
+            decided_by: if d.automated {
+                "the desk (a bank's automatic action)".to_string()
+            } else {
+                name_of(d.decided_by)
+            },
             actions: d
                 .actions
                 .iter()
