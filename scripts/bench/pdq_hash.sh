@@ -5,7 +5,7 @@
 # (for Python: Pillow open + convert("RGB") + np.asarray + pdqhash.compute).
 #   scripts/bench/pdq_hash.sh [SECONDS] [PATH...]
 # SECONDS per case and side (default 5). PATH: image files or folders; by default two sets from
-# the PDQ reference data ($WARDEN_PDQ_REFERENCE, or ../shared/data/pdq): all 40 images (JPEG, PNG,
+# the PDQ reference data ($WARDEN_PDQ_REFERENCE, or crates/pdq/tests/data/pdq): all 40 images (JPEG, PNG,
 # WebP, 0.001 to 1.6 megapixels), then its fifteen 1.6-megapixel photos as JPEG (eight baseline
 # 4:2:0, seven progressive 4:4:4).
 # THREADS (default: all cores). Rates are images per CPU second of each thread or process (all
@@ -16,8 +16,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 SECS="${1:-5}"
 shift || true
 THREADS="${THREADS:-$(nproc)}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/pdq-hasher}"
-IMAGES="${WARDEN_PDQ_REFERENCE:-../shared/data/pdq}/images"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+IMAGES="${WARDEN_PDQ_REFERENCE:-crates/pdq/tests/data/pdq}/images"
 
 # Shared with the other PDQ scripts: whichever runs first creates it with this same line.
 VENV="${XDG_CACHE_HOME:-$HOME/.cache}/warden-pdq-bench-py"

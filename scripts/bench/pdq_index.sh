@@ -17,7 +17,7 @@ SIZES=("${@:-1000000 10000000}")
 read -r -a SIZES <<<"${SIZES[*]}"
 QUERIES="${QUERIES:-1000}"
 RECALL_SAMPLE="${RECALL_SAMPLE:-200}"
-export CARGO_TARGET_DIR=target/pdq-index
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 if [ "${HUGEPAGES:-0}" = 1 ]; then export GLIBC_TUNABLES=glibc.malloc.hugetlb=1; fi
 
 # Shared with the other PDQ scripts: whichever runs first creates it with this same line.

@@ -170,11 +170,19 @@ fn check(width: u32, height: u32, pixels: &Pixels) -> Result<(usize, usize), Has
 /// Hashes and decodes with reusable buffers: worth keeping one per thread when hashing many images.
 /// The working buffers of the hash (a few dozen rows) grow to the widest image seen; the buffer of
 /// decoded pixels is kept only while it is at most [`Hasher::KEEP_DECODED_BYTES`].
-#[derive(Debug)]
 pub struct Hasher {
     max_pixels: u64,
     scratch: Scratch,
     decoded: Vec<u8>,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hasher")
+            .field("max_pixels", &self.max_pixels)
+            .field("decoded_capacity", &self.decoded.capacity())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Hasher {

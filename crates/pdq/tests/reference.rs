@@ -1,8 +1,8 @@
 //! The hasher against the PDQ reference data: images from Meta's ThreatExchange repository with the
 //! hashes and qualities its C++ reference computed on the pixels Pillow 13 decodes.
 //!
-//! The data lives outside the repository: `WARDEN_PDQ_REFERENCE`, by default `shared/data/pdq`
-//! beside the workspace. Without it these tests fail rather than pass on nothing.
+//! The data is in `tests/data/pdq` (BSD licence, see its LICENSE-ThreatExchange.txt);
+//! `WARDEN_PDQ_REFERENCE` points elsewhere. Without it these tests fail rather than pass on nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,10 +17,14 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+fn crate_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
 fn reference_dir() -> PathBuf {
     match std::env::var_os("WARDEN_PDQ_REFERENCE") {
         Some(dir) => PathBuf::from(dir),
-        None => workspace_root().join("../shared/data/pdq"),
+        None => crate_root().join("tests/data/pdq"),
     }
 }
 

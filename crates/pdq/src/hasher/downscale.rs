@@ -206,7 +206,7 @@ fn step_columns(
 }
 
 /// Reusable buffers for [`downscale`]; they grow to the largest image seen.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct Scratch {
     luma: Vec<f32>,
     sums: Vec<f32>,

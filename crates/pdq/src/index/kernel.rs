@@ -6,6 +6,13 @@
 //! sequence; the `#[target_feature]` functions below get the hardware instruction instead. They are
 //! only called after the feature was detected (`Kernel::is_supported`), which is what makes the
 //! `unsafe` calls sound.
+//!
+//! Measured scanning hashes in cache (`examples/index_bench.rs --sweep`, one core of a Xeon with
+//! AVX-512): portable 0.42, popcnt 1.04, AVX2 1.03, AVX-512 2.2 billion hashes a second. AVX2 only
+//! matches the scalar popcnt there (its byte shuffles and sums compete for one port); it is kept
+//! for processors without AVX-512, where it is no slower. Scanning from memory, every kernel but
+//! the portable one is limited by memory bandwidth. Verifying candidates is limited by memory
+//! latency, so it uses the scalar popcnt, with prefetching.
 
 use super::Match;
 use crate::Hash256;
