@@ -384,7 +384,7 @@ pub async fn seed_with_media(
                 snapshot: Snapshot {
                     text: Some(sample.texts[srng.random_range(0..sample.texts.len())].to_string()),
                     media_urls: if matches!(kind, SubjectKind::Photo | SubjectKind::Video) {
-                        vec![format!("{media_base}/{subject_no}.svg")]
+                        vec![format!("{media_base}/photo-{subject_no}.png")]
                     } else {
                         vec![]
                     },

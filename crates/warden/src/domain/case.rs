@@ -86,6 +86,21 @@ pub struct DecisionDraft {
     pub actions: Vec<super::enforcement::ActionSpec>,
 }
 
+impl DecisionDraft {
+    /// The event recording this decision.
+    fn decided(self, awaiting_approval: bool) -> CaseEvent {
+        CaseEvent::Decided {
+            decision_id: self.decision_id,
+            verdict: self.verdict,
+            policy_area: self.policy_area,
+            policy: self.policy,
+            rationale: self.rationale,
+            actions: self.actions,
+            awaiting_approval,
+        }
+    }
+}
+
 /// The current state of a case: the fold of its events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
@@ -565,15 +580,7 @@ impl Case {
         }
         match self.status {
             CaseStatus::InReview => {
-                let mut events = vec![CaseEvent::Decided {
-                    decision_id: draft.decision_id,
-                    verdict: draft.verdict,
-                    policy_area: draft.policy_area,
-                    policy: draft.policy,
-                    rationale: draft.rationale,
-                    actions: draft.actions,
-                    awaiting_approval,
-                }];
+                let mut events = vec![draft.decided(awaiting_approval)];
                 if !awaiting_approval {
                     events.push(CaseEvent::Closed);
                 }
@@ -592,18 +599,9 @@ impl Case {
             ));
         }
         match self.status {
-            CaseStatus::New | CaseStatus::Triaged | CaseStatus::Reopened => Ok(vec![
-                CaseEvent::Decided {
-                    decision_id: draft.decision_id,
-                    verdict: draft.verdict,
-                    policy_area: draft.policy_area,
-                    policy: draft.policy,
-                    rationale: draft.rationale,
-                    actions: draft.actions,
-                    awaiting_approval: false,
-                },
-                CaseEvent::Closed,
-            ]),
+            CaseStatus::New | CaseStatus::Triaged | CaseStatus::Reopened => {
+                Ok(vec![draft.decided(false), CaseEvent::Closed])
+            }
             from => Err(illegal("decide automatically", from)),
         }
     }
