@@ -16,6 +16,7 @@ import { chromium } from 'playwright-core';
 
 const BASE_URL = required('BASE_URL').replace(/\/$/, '');
 const PLATFORM_TOKEN = required('PLATFORM_TOKEN');
+const LEAD_TOKEN = required('LEAD_TOKEN');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SCREENSHOT_DIR =
   process.env.SCREENSHOT_DIR || join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
@@ -150,11 +151,11 @@ async function signIn(page, username) {
   await page.waitForLoadState('load');
 }
 
-async function api(method, path, body) {
+async function api(method, path, body, token = PLATFORM_TOKEN) {
   const response = await fetch(`${BASE_URL}${path}`, {
     method,
     headers: {
-      authorization: `Bearer ${PLATFORM_TOKEN}`,
+      authorization: `Bearer ${token}`,
       'content-type': 'application/json',
       accept: 'application/json',
     },
@@ -533,6 +534,70 @@ test('10c. the dashboard draws its charts, and an analyst plots a query result',
   } finally {
     await context.close();
   }
+});
+
+test('10d. a lead imports a hash into a bank; a copy is matched and judged from its case page', { timeout: STEP_TIMEOUT }, async (t) => {
+  if (!needs(t, 'signedIn')) return;
+  const created = await api('POST', '/api/v1/banks',
+    { name: 'E2E propaganda', policy: 'community.dangerous_organisations' }, LEAD_TOKEN);
+  assert.equal(created.status, 201, `POST /api/v1/banks: ${created.text}`);
+  const bank = created.json.id;
+  const banked = 'f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22';
+  // Two bits away: the last hex digit 2 becomes 1.
+  const copy = `${banked.slice(0, 63)}1`;
+
+  const context = await specialistContext.browser().newContext({ viewport: VIEWPORT });
+  context.setDefaultTimeout(WAIT_TIMEOUT);
+  await context.route((url) => url.origin !== BASE_URL, (route) => route.abort('blockedbyclient'));
+  const lena = await context.newPage();
+  lena.on('pageerror', (error) => pageErrors.push(`lena on ${lena.url()}: ${error.message}`));
+  try {
+    await signIn(lena, 'lena.lead');
+    await lena.goto(`${BASE_URL}/banks`);
+    await lena.getByText('Import a hash list into E2E propaganda').click();
+    await lena.fill(`#import-${bank}-hashes`, `${banked} 100 propaganda.jpg\n`);
+    await lena.fill(`#import-${bank}-list`, 'e2e partner list');
+    await lena.locator(`form[action="/banks/${bank}/import"]`).getByRole('button', { name: 'Import' }).click();
+    await lena.waitForLoadState('load');
+    await expectText(flash(lena), /1/);
+    await screenshot(lena, 'banks');
+  } finally {
+    await context.close();
+  }
+
+  const reported = await api('POST', '/api/v1/reports', {
+    subject: {
+      kind: 'photo',
+      external_id: 'e2e-photo-known',
+      snapshot: { pdq_hashes: [copy], author_id: 'acct-e2e-2', country: 'FR', language: 'fr' },
+    },
+    source: 'user',
+    reporter: { id: 'reporter-e2e-2' },
+    reason: 'terrorism.propaganda',
+    idempotency_key: 'e2e-known-1',
+  });
+  assert.equal(reported.status, 201, `POST /api/v1/reports: ${reported.text}`);
+  const caseId = reported.json.case_id;
+  const deadline = Date.now() + WAIT_TIMEOUT;
+  let matches = [];
+  while (Date.now() < deadline) {
+    const found = await api('GET', `/api/v1/cases/${caseId}/matches`, undefined, LEAD_TOKEN);
+    matches = found.json || [];
+    if (matches.length > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(matches.length, 1, 'the copy was not matched against the bank');
+
+  await ana.goto(`${BASE_URL}/cases/${caseId}`);
+  const section = ana.locator('#known-media');
+  await expectText(section.locator('h2'), /^Known media$/);
+  await expectText(section, /E2E propaganda/);
+  await section.getByRole('button', { name: /Different media/ }).click();
+  await ana.waitForURL(new RegExp(`/cases/${caseId}(\\?|#|$)`));
+  await expectText(ana.locator('#known-media [data-verdict]').first(), /false positive/i);
+  await screenshot(ana, 'known-media');
+  await ana.goto(`${BASE_URL}/banks`);
+  await expectText(ana.locator(`tr[data-bank="${bank}"] [data-precision]`), /^0\s*%/);
 });
 
 test('11. the console scripts raised no uncaught error', { timeout: STEP_TIMEOUT }, () => {

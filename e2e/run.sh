@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end browser tests of the reviewer console: builds `warden`, starts a demo desk with no
-# cases on a free loopback port, creates an API token for the integration user, runs the specs
+# cases on a free loopback port, creates API tokens for the integration user and a lead, runs the specs
 # (node --test e2e/*.test.mjs) in headless Debian Chromium via playwright-core, stops the server.
 #
 #   bash e2e/run.sh                   # from the repository root (npm ci --prefix e2e first)
@@ -82,7 +82,8 @@ fi
 echo "e2e: warden demo at $BASE_URL (database $TMP/desk.db)"
 
 PLATFORM_TOKEN=$("$WARDEN_BIN" --database-url "$TMP/desk.db" token create platform)
-export BASE_URL PLATFORM_TOKEN
+LEAD_TOKEN=$("$WARDEN_BIN" --database-url "$TMP/desk.db" token create lena.lead)
+export BASE_URL PLATFORM_TOKEN LEAD_TOKEN
 export SCREENSHOT_DIR="$ROOT/e2e/screenshots"
 rm -rf "$SCREENSHOT_DIR"
 mkdir -p "$SCREENSHOT_DIR"
