@@ -37,17 +37,52 @@ pub struct Hit {
     pub distance: u32,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    entry_id: i64,
-    bank_id: i64,
+/// The index's position of each entry, by entry id. Ids are dense (the database numbers them one
+/// after another), so a vector of four bytes an id costs less than a map; an id far beyond the
+/// others (a sequence moved on by hand) goes to a map instead of growing the vector to it.
+#[derive(Default)]
+struct Positions {
+    dense: Vec<u32>,
+    sparse: HashMap<i64, u32>,
 }
 
+impl Positions {
+    const NONE: u32 = u32::MAX;
+    /// How far past the vector's end an id may be and still extend it.
+    const GAP: usize = 1 << 20;
+
+    fn get(&self, entry_id: i64) -> Option<u32> {
+        let dense = usize::try_from(entry_id)
+            .ok()
+            .and_then(|at| self.dense.get(at).copied())
+            .filter(|&p| p != Self::NONE);
+        dense.or_else(|| self.sparse.get(&entry_id).copied())
+    }
+
+    fn insert(&mut self, entry_id: i64, position: u32) {
+        match usize::try_from(entry_id) {
+            Ok(at) if at < self.dense.len() + Self::GAP => {
+                if at >= self.dense.len() {
+                    self.dense.resize(at + 1, Self::NONE);
+                }
+                self.dense[at] = position;
+            }
+            _ => {
+                self.sparse.insert(entry_id, position);
+            }
+        }
+    }
+}
+
+/// Every bank's entries in one index. Beside the hashes it keeps 16 bytes an entry: its id and
+/// bank by position, and its position by id.
 #[derive(Default)]
 pub struct BankIndex {
     hashes: HashIndex,
-    slots: Vec<Slot>,
-    positions: HashMap<i64, u32>,
+    /// By position: the entry's id, and its bank.
+    entry_ids: Vec<i64>,
+    bank_ids: Vec<u32>,
+    positions: Positions,
     banks: HashMap<i64, BankRule>,
     /// The latest change applied: (changed_at, entry id).
     synced_to: (i64, i64),
@@ -61,17 +96,19 @@ impl BankIndex {
     /// Applies entry changes, new entries and changed ones alike; applying one twice is harmless.
     pub fn apply(&mut self, changes: &[EntryState]) {
         for e in changes {
-            match self.positions.get(&e.id) {
-                Some(&position) => {
+            match self.positions.get(e.id) {
+                Some(position) => {
                     // Positions come from this index, so they are always in range.
                     let _ = self.hashes.set_enabled(position, e.live);
                 }
+                // Bank ids are the database's, small numbers; one beyond u32 is not a bank.
                 None => {
+                    let Ok(bank_id) = u32::try_from(e.bank_id) else {
+                        continue;
+                    };
                     let position = self.hashes.insert(e.hash);
-                    self.slots.push(Slot {
-                        entry_id: e.id,
-                        bank_id: e.bank_id,
-                    });
+                    self.entry_ids.push(e.id);
+                    self.bank_ids.push(bank_id);
                     self.positions.insert(e.id, position);
                     if !e.live {
                         let _ = self.hashes.set_enabled(position, false);
@@ -88,11 +125,11 @@ impl BankIndex {
 
     /// Entries known to the index, live or not.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.entry_ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.entry_ids.is_empty()
     }
 
     /// Every live entry of an enabled bank within that bank's threshold, nearest first.
@@ -110,12 +147,13 @@ impl BankIndex {
             .search(hash, widest.min(MAX_THRESHOLD))
             .into_iter()
             .filter_map(|m| {
-                let slot = self.slots.get(m.position as usize)?;
-                let bank = self.banks.get(&slot.bank_id)?;
+                let at = m.position as usize;
+                let (entry_id, bank_id) = (*self.entry_ids.get(at)?, i64::from(self.bank_ids[at]));
+                let bank = self.banks.get(&bank_id)?;
                 (bank.enabled && m.distance <= bank.threshold).then(|| Hit {
-                    bank_id: slot.bank_id,
+                    bank_id,
                     bank: bank.name.clone(),
-                    entry_id: slot.entry_id,
+                    entry_id,
                     distance: m.distance,
                 })
             })
@@ -179,6 +217,19 @@ mod tests {
         assert_eq!(hits[0].bank, "loose");
         assert_eq!(hits[0].entry_id, 11);
         assert_eq!(hits[0].distance, 10);
+    }
+
+    #[test]
+    fn entries_are_found_by_id_whether_their_ids_are_dense_or_far_apart() {
+        let mut index = BankIndex::default();
+        index.set_banks([(1, rule("bank", 31))].into());
+        let far = 1 << 40;
+        index.apply(&[entry(3, 1, hash(1), true), entry(far, 1, hash(2), true)]);
+        assert_eq!(index.lookup(&hash(1))[0].entry_id, 3);
+        assert_eq!(index.lookup(&hash(2))[0].entry_id, far);
+        index.apply(&[entry(far, 1, hash(2), false)]);
+        assert_eq!(index.len(), 2);
+        assert!(index.lookup(&hash(2)).iter().all(|h| h.entry_id != far));
     }
 
     #[test]
