@@ -84,25 +84,21 @@ impl FromStr for Hash256 {
 
     /// Reads 64 hex digits, either case; surrounding whitespace is not part of a hash.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let count = text.chars().count();
+        // A wrong digit is named when the length is right, or when it is no hex digit in any
+        // alphabet a hash could be written in; otherwise the length is what is wrong.
         if let Some(bad) = text.chars().find(|c| !c.is_ascii_hexdigit())
-            && (text.chars().count() == 64 || !bad.is_ascii())
+            && (count == 64 || !bad.is_ascii())
         {
             return Err(ParseHashError::Digit(bad));
         }
-        if text.len() != 64 {
-            return Err(ParseHashError::Length(text.chars().count()));
+        if count != 64 {
+            return Err(ParseHashError::Length(count));
         }
         let mut words = [0u64; 4];
-        for (i, word) in words.iter_mut().enumerate() {
-            let digits = &text[16 * i..16 * (i + 1)];
-            *word = u64::from_str_radix(digits, 16).map_err(|_| {
-                ParseHashError::Digit(
-                    digits
-                        .chars()
-                        .find(|c| !c.is_ascii_hexdigit())
-                        .unwrap_or('?'),
-                )
-            })?;
+        for (i, c) in text.chars().enumerate() {
+            let digit = c.to_digit(16).ok_or(ParseHashError::Digit(c))?;
+            words[i / 16] = (words[i / 16] << 4) | u64::from(digit);
         }
         Ok(Self { words })
     }

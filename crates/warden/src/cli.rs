@@ -268,10 +268,8 @@ fn pdq_command(command: &PdqCommand) -> Result<()> {
             let listed = crate::matching::parse_hash_list(&text, format).map_err(|errors| {
                 Error::Invalid(errors.into_iter().map(|e| e.under("bank")).collect())
             })?;
-            let mut index = pdq::HashIndex::new();
-            let hashes: Vec<pdq::Hash256> = listed.iter().map(|h| h.hash).collect();
-            index.insert_many(hashes.iter().copied());
-            (files, Some((index, hashes, *max_distance)))
+            let index: pdq::HashIndex = listed.iter().map(|h| h.hash).collect();
+            (files, Some((index, *max_distance)))
         }
     };
     let mut hasher = pdq::Hasher::new();
@@ -280,13 +278,13 @@ fn pdq_command(command: &PdqCommand) -> Result<()> {
         match hasher.hash_image_file(path) {
             Ok(h) => match &bank {
                 None => println!("{} {} {}", h.hash, h.quality, path.display()),
-                Some((index, hashes, max_distance)) => {
+                Some((index, max_distance)) => {
                     let found = index.search(&h.hash, *max_distance);
                     if found.is_empty() {
                         println!("{} -", path.display());
                     }
                     for m in found {
-                        let banked = hashes[m.position as usize];
+                        let banked = index.get(m.position).unwrap_or_default();
                         println!("{} {} {banked}", path.display(), m.distance);
                     }
                 }

@@ -469,6 +469,20 @@ impl Default for Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn media_is_fetched_only_from_the_fetch_hosts() {
+        let media = MediaConfig {
+            fetch_hosts: vec!["cdn.example.net".into()],
+            ..MediaConfig::default()
+        };
+        assert!(media.fetches("https://cdn.example.net/a.jpg"));
+        assert!(media.fetches("http://CDN.example.net:8443/a.jpg?x=1"));
+        assert!(!media.fetches("https://cdn.example.net.evil.test/a.jpg"));
+        assert!(!media.fetches("https://cdn.example.net@evil.test/a.jpg"));
+        assert!(!media.fetches("ftp://cdn.example.net/a.jpg"));
+        assert!(!MediaConfig::default().fetches("https://cdn.example.net/a.jpg"));
+    }
+
     use super::*;
 
     #[test]

@@ -63,6 +63,10 @@ impl ActionKind {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
     /// Actions that may carry an end date and then reverse themselves.
     pub fn may_expire(self) -> bool {
         matches!(

@@ -40,6 +40,17 @@ pub async fn get(desk: &Desk, actor: &Actor, id: i64) -> Result<Bank> {
         .ok_or(Error::NotFound("bank"))
 }
 
+/// Refuses a reader who may not see banks, or a bank that does not exist; without its figures,
+/// which count every entry and match of the bank.
+async fn existing(desk: &Desk, actor: &Actor, id: i64) -> Result<()> {
+    actor.require(Permission::ReadBanks)?;
+    if store::bank_exists(&desk.db, id).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound("bank"))
+    }
+}
+
 pub async fn create(desk: &Desk, actor: &Actor, new: &NewBank) -> Result<Bank> {
     actor.require(Permission::ManageBanks)?;
     let allowed = allowed_actions(desk, &new.policy).await?;
@@ -86,6 +97,7 @@ pub struct Added {
 
 /// Adds hashes by hand; every bad one is named and none is added.
 pub async fn add(desk: &Desk, actor: &Actor, bank_id: i64, entries: &[NewEntry]) -> Result<Added> {
+    may_add_to(desk, actor, bank_id).await?;
     let mut c = Checker::new();
     if entries.is_empty() {
         c.fail("entries", "must hold at least one hash");
@@ -106,13 +118,8 @@ pub async fn add(desk: &Desk, actor: &Actor, bank_id: i64, entries: &[NewEntry])
             }),
             Err(err) => c.fail(&format!("entries[{i}].hash"), err.to_string()),
         }
-        match e.quality {
-            Some(q) if q > 100 => c.fail(&format!("entries[{i}].quality"), "must be 0 to 100"),
-            Some(q) if q < super::MIN_QUALITY => c.fail(
-                &format!("entries[{i}].quality"),
-                "is below 50: such a hash matches featureless images",
-            ),
-            _ => {}
+        if let Some(problem) = e.quality.and_then(super::quality_problem) {
+            c.fail(&format!("entries[{i}].quality"), problem);
         }
         c.optional_text(&format!("entries[{i}].note"), e.note.as_deref(), 500);
     }
@@ -121,7 +128,7 @@ pub async fn add(desk: &Desk, actor: &Actor, bank_id: i64, entries: &[NewEntry])
         added_by: Some(actor.user_id),
         ..Default::default()
     };
-    put(desk, actor, bank_id, &listed, Origin::Manual, &from).await
+    put(desk, bank_id, &listed, Origin::Manual, &from).await
 }
 
 /// Imports a hash list (one hex hash per line, or CSV with a `hash` column): all of it or none.
@@ -133,7 +140,8 @@ pub async fn import(
     format: ListFormat,
     list_name: Option<&str>,
 ) -> Result<Added> {
-    actor.require(Permission::ManageBanks)?;
+    // Refused before the list is read: someone who may not import learns nothing of its lines.
+    may_add_to(desk, actor, bank_id).await?;
     let listed = parse_hash_list(text, format).map_err(Error::Invalid)?;
     let mut c = Checker::new();
     c.optional_text("list_name", list_name, 200);
@@ -143,19 +151,23 @@ pub async fn import(
         added_by: Some(actor.user_id),
         ..Default::default()
     };
-    put(desk, actor, bank_id, &listed, Origin::Import, &from).await
+    put(desk, bank_id, &listed, Origin::Import, &from).await
 }
 
+/// Refuses someone who may not add to banks, or a bank that does not exist.
+async fn may_add_to(desk: &Desk, actor: &Actor, bank_id: i64) -> Result<()> {
+    actor.require(Permission::ManageBanks)?;
+    existing(desk, actor, bank_id).await
+}
+
+/// Adds checked hashes to a bank the caller has made sure of ([`may_add_to`]).
 async fn put(
     desk: &Desk,
-    actor: &Actor,
     bank_id: i64,
     listed: &[ListedHash],
     origin: Origin,
     from: &Provenance,
 ) -> Result<Added> {
-    actor.require(Permission::ManageBanks)?;
-    get(desk, actor, bank_id).await?;
     let mut tx = desk.db.begin().await?;
     let added = store::add_entries(&mut tx, bank_id, listed, origin, from, desk.now()).await?;
     tx.commit().await?;
@@ -175,7 +187,7 @@ pub async fn entries(
     after: i64,
     limit: i64,
 ) -> Result<Vec<BankEntry>> {
-    get(desk, actor, bank_id).await?;
+    existing(desk, actor, bank_id).await?;
     store::entries(&desk.db, bank_id, after, limit.clamp(1, 1000)).await
 }
 
@@ -186,7 +198,7 @@ pub async fn export(
     bank_id: i64,
     format: ListFormat,
 ) -> Result<String> {
-    get(desk, actor, bank_id).await?;
+    existing(desk, actor, bank_id).await?;
     let mut all = Vec::new();
     let mut after = 0;
     loop {

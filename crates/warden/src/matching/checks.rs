@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use pdq::Hash256;
 
 use super::{Hit, MIN_QUALITY};
@@ -120,10 +119,7 @@ impl MediaChecker {
             (None, None) => Err(Missed::GiveUp("nothing to hash".into())),
         };
         match hashed {
-            Ok((hash, quality)) => {
-                record(&self.desk, check, &hash, quality).await?;
-                Ok(())
-            }
+            Ok((hash, quality)) => record(&self.desk, check, &hash, quality).await,
             Err(missed) => {
                 let now = self.desk.now();
                 let (error, retry_at) = match missed {
@@ -227,12 +223,12 @@ impl MediaChecker {
 
 /// Records a check's hash on its case with whatever it matched, in one transaction: the media,
 /// the new matches as events, the re-triage they bring, and a bank's automatic action.
-pub async fn record(
+async fn record(
     desk: &Desk,
     check: &MediaCheck,
     hash: &Hash256,
     quality: Option<u8>,
-) -> Result<Vec<Hit>> {
+) -> Result<()> {
     let now = desk.now();
     // Featureless images hash alike; their matches would be noise.
     let hits = if quality.is_some_and(|q| q < MIN_QUALITY) {
@@ -306,7 +302,7 @@ pub async fn record(
     }
     store::finish_check(&mut tx, check.id).await?;
     tx.commit().await?;
-    Ok(new_hits)
+    Ok(())
 }
 
 /// The automatic action the nearest hit's bank takes, with the policy it acts under.
@@ -318,23 +314,21 @@ struct AutomaticAction {
 
 async fn automatic_action(desk: &Desk, hits: &[Hit]) -> Result<Option<AutomaticAction>> {
     for hit in hits {
-        let Some(bank) = store::bank(&desk.db, hit.bank_id).await? else {
+        // The rules were read from the database when this round caught up.
+        let rule = desk.banks.read().bank(hit.bank_id).cloned();
+        let Some((action, policy_id)) = rule.and_then(|r| Some((r.auto_action?, r.policy))) else {
             continue;
         };
-        let Some(action) = bank.auto_action else {
-            continue;
-        };
-        let today: DateTime<Utc> = desk.now();
-        match enforcement::resolve_policy(desk, &bank.policy, today.date_naive()).await {
+        match enforcement::resolve_policy(desk, &policy_id, desk.now().date_naive()).await {
             Ok(policy) => {
                 return Ok(Some(AutomaticAction {
-                    bank_id: bank.id,
+                    bank_id: hit.bank_id,
                     action,
                     policy,
                 }));
             }
             Err(e) => {
-                tracing::warn!(bank = bank.id, error = %e, "a bank's automatic action has no policy in effect");
+                tracing::warn!(bank = hit.bank_id, error = %e, "a bank's automatic action has no policy in effect");
             }
         }
     }

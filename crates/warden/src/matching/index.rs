@@ -8,13 +8,17 @@ use std::sync::RwLock;
 use pdq::{Hash256, HashIndex};
 
 use super::MAX_THRESHOLD;
+use crate::domain::enforcement::ActionKind;
 
-/// What a lookup needs of a bank.
+/// What matching needs of a bank: for the lookup, and for the action a match takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankRule {
     pub name: String,
     pub threshold: u32,
     pub enabled: bool,
+    pub auto_action: Option<ActionKind>,
+    /// The policy id the bank's media was confirmed under.
+    pub policy: String,
 }
 
 /// An entry as the index follows it.
@@ -119,6 +123,10 @@ impl BankIndex {
         }
     }
 
+    pub fn bank(&self, id: i64) -> Option<&BankRule> {
+        self.banks.get(&id)
+    }
+
     pub fn synced_to(&self) -> (i64, i64) {
         self.synced_to
     }
@@ -202,6 +210,8 @@ mod tests {
             name: name.into(),
             threshold,
             enabled: true,
+            auto_action: None,
+            policy: "community.dangerous_organisations".into(),
         }
     }
 

@@ -232,6 +232,20 @@ pub struct ListedHash {
     pub note: Option<String>,
 }
 
+/// What is wrong with a hash's quality score, if anything: it is 0 to 100, and a bank takes none
+/// below [`MIN_QUALITY`].
+pub fn quality_problem(quality: u8) -> Option<String> {
+    if quality > 100 {
+        Some("must be 0 to 100".into())
+    } else if quality < MIN_QUALITY {
+        Some(format!(
+            "is below {MIN_QUALITY}: such a hash matches featureless images"
+        ))
+    } else {
+        None
+    }
+}
+
 /// The two shapes of hash list banks take and give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -247,8 +261,6 @@ pub enum ListFormat {
 /// entries below [`MIN_QUALITY`] are refused, since they would match featureless images.
 pub fn parse_hash_list(text: &str, format: ListFormat) -> Result<Vec<ListedHash>, Vec<FieldError>> {
     let mut out = Vec::new();
-    // The line each hash came from, to name it in a later check.
-    let mut lines = Vec::new();
     let mut errors = Vec::new();
     let mut fail = |line: usize, message: String| {
         if errors.len() < 100 {
@@ -266,14 +278,11 @@ pub fn parse_hash_list(text: &str, format: ListFormat) -> Result<Vec<ListedHash>
                 // `hex quality path` as the reference tool prints it, or a bare hash.
                 let hash = t.split_whitespace().next().unwrap_or_default();
                 match hash.parse::<Hash256>() {
-                    Ok(hash) => {
-                        out.push(ListedHash {
-                            hash,
-                            quality: None,
-                            note: None,
-                        });
-                        lines.push(line_no);
-                    }
+                    Ok(hash) => out.push(ListedHash {
+                        hash,
+                        quality: None,
+                        note: None,
+                    }),
                     Err(e) => fail(line_no, e.to_string()),
                 }
             }
@@ -314,8 +323,14 @@ pub fn parse_hash_list(text: &str, format: ListFormat) -> Result<Vec<ListedHash>
                 let quality = match quality_at.and_then(|q| record.get(q)) {
                     None | Some("") => None,
                     Some(q) => match q.parse::<u8>() {
-                        Ok(q) if q <= 100 => Some(q),
-                        _ => {
+                        Ok(q) => match quality_problem(q) {
+                            None => Some(q),
+                            Some(problem) => {
+                                fail(line_no, format!("quality {q} {problem}"));
+                                continue;
+                            }
+                        },
+                        Err(_) => {
                             fail(
                                 line_no,
                                 format!("quality {q:?} is not a number from 0 to 100"),
@@ -333,18 +348,7 @@ pub fn parse_hash_list(text: &str, format: ListFormat) -> Result<Vec<ListedHash>
                     quality,
                     note,
                 });
-                lines.push(line_no);
             }
-        }
-    }
-    for (h, line) in out.iter().zip(&lines) {
-        if let Some(q) = h.quality
-            && q < MIN_QUALITY
-        {
-            errors.push(FieldError::new(
-                format!("line {line}"),
-                format!("{q} is below {MIN_QUALITY}: such a hash matches featureless images"),
-            ));
         }
     }
     if out.is_empty() && errors.is_empty() {

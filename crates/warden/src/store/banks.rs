@@ -86,7 +86,7 @@ fn bank_from(r: &AnyRow) -> Result<Bank> {
         policy: r.try_get(2)?,
         description: r.try_get(3)?,
         match_threshold: u32::try_from(r.try_get::<i64, _>(4)?).unwrap_or(DEFAULT_THRESHOLD),
-        auto_action: action.as_deref().and_then(action_kind),
+        auto_action: action.as_deref().and_then(ActionKind::parse),
         enabled: r.try_get::<i64, _>(6)? != 0,
         created_at: from_millis(r.try_get(7)?),
         entries: r.try_get(8)?,
@@ -96,10 +96,6 @@ fn bank_from(r: &AnyRow) -> Result<Bank> {
         false_positives: fp,
         precision: precision(tp, fp),
     })
-}
-
-fn action_kind(s: &str) -> Option<ActionKind> {
-    ActionKind::ALL.into_iter().find(|a| a.as_str() == s)
 }
 
 pub async fn insert_bank(db: &Db, b: &NewBank, by: i64, at: DateTime<Utc>) -> Result<i64> {
@@ -183,11 +179,20 @@ pub async fn bank(db: &Db, id: i64) -> Result<Option<Bank>> {
     .transpose()
 }
 
-/// What lookups need of every bank, by id.
+pub async fn bank_exists(db: &Db, id: i64) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM banks WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?
+        .is_some())
+}
+
+/// What matching needs of every bank, by id.
 pub async fn bank_rules(db: &Db) -> Result<HashMap<i64, BankRule>> {
-    let rows = sqlx::query("SELECT id, name, match_threshold, enabled FROM banks")
-        .fetch_all(db.reader())
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, name, match_threshold, enabled, auto_action, policy_id FROM banks")
+            .fetch_all(db.reader())
+            .await?;
     rows.iter()
         .map(|r| {
             Ok((
@@ -196,6 +201,11 @@ pub async fn bank_rules(db: &Db) -> Result<HashMap<i64, BankRule>> {
                     name: r.try_get(1)?,
                     threshold: u32::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
                     enabled: r.try_get::<i64, _>(3)? != 0,
+                    auto_action: r
+                        .try_get::<Option<String>, _>(4)?
+                        .as_deref()
+                        .and_then(ActionKind::parse),
+                    policy: r.try_get(5)?,
                 },
             ))
         })
@@ -265,36 +275,16 @@ pub async fn add_entries(
             ]
         })
         .collect();
-    let ids = rows::insert_returning(
+    // The rows written are the entries' states as they now stand; nothing to read back.
+    let added = rows::insert_returning(
         conn,
         &BANK_ENTRIES,
         rows,
         " ON CONFLICT (bank_id, hash) DO NOTHING",
+        STATE_COLUMNS,
     )
     .await?;
-    let by_hash: HashMap<String, &ListedHash> =
-        hashes.iter().map(|h| (h.hash.to_hex(), h)).collect();
-    let mut added = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let list = chunk
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {STATE_COLUMNS} FROM bank_entries WHERE id IN ({list})"
-        )))
-        .persistent(false)
-        .fetch_all(&mut *conn)
-        .await?;
-        for r in &rows {
-            let e = entry_state(r)?;
-            if by_hash.contains_key(&e.hash.to_hex()) {
-                added.push(e);
-            }
-        }
-    }
-    Ok(added)
+    added.iter().map(entry_state).collect()
 }
 
 /// Entry changes after `since` (a `(changed_at, id)` mark), oldest first, at most `limit`.

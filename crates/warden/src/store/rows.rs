@@ -1,6 +1,7 @@
 //! Rows written many at a time: one `INSERT` for all the rows of a table a change brings, however
 //! many, instead of a statement (and a round trip to the database) per row.
 
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{Arg, Db, Engine, bind_args};
@@ -66,9 +67,38 @@ fn insert_sql(table: &Table, rows: usize, suffix: &str, style: Placeholders) -> 
 pub async fn insert_with(
     conn: &mut AnyConnection,
     table: &Table,
-    mut rows: Vec<Vec<Arg>>,
+    rows: Vec<Vec<Arg>>,
     suffix: &str,
 ) -> Result<()> {
+    insert_chunks(conn, table, rows, suffix, None).await?;
+    Ok(())
+}
+
+pub async fn insert(conn: &mut AnyConnection, table: &Table, rows: Vec<Vec<Arg>>) -> Result<()> {
+    insert_with(conn, table, rows, "").await
+}
+
+/// As [`insert_with`], returning `columns` (e.g. `id, hash`) of the rows written; those the
+/// suffix's `ON CONFLICT … DO NOTHING` skipped return nothing.
+pub async fn insert_returning(
+    conn: &mut AnyConnection,
+    table: &Table,
+    rows: Vec<Vec<Arg>>,
+    suffix: &str,
+    columns: &str,
+) -> Result<Vec<AnyRow>> {
+    insert_chunks(conn, table, rows, suffix, Some(columns)).await
+}
+
+/// The statements of [`insert_with`] and [`insert_returning`]: the rows in chunks that keep
+/// under the engines' limit of bound values, each chunk one statement.
+async fn insert_chunks(
+    conn: &mut AnyConnection,
+    table: &Table,
+    mut rows: Vec<Vec<Arg>>,
+    suffix: &str,
+    returning: Option<&str>,
+) -> Result<Vec<AnyRow>> {
     let width = table.columns.len();
     if let Some(bad) = rows.iter().find(|r| r.len() != width) {
         return Err(Error::Internal(format!(
@@ -80,54 +110,28 @@ pub async fn insert_with(
     }
     let style = placeholders(conn);
     let per_statement = (MAX_VALUES / width).max(1);
+    let suffix = match returning {
+        Some(columns) => format!("{suffix} RETURNING {columns}"),
+        None => suffix.to_string(),
+    };
+    let mut returned = Vec::new();
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(per_statement));
         let chunk = std::mem::replace(&mut rows, rest);
         // The text changes with the number of rows; kept out of the statement cache, which is
         // for the statements that come back.
-        bind_args(
-            insert_sql(table, chunk.len(), suffix, style),
-            chunk.into_iter().flatten(),
-        )
-        .persistent(false)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-pub async fn insert(conn: &mut AnyConnection, table: &Table, rows: Vec<Vec<Arg>>) -> Result<()> {
-    insert_with(conn, table, rows, "").await
-}
-
-/// As [`insert_with`], returning the ids of the rows written (those `suffix`'s `ON CONFLICT … DO
-/// NOTHING` skipped give none).
-pub async fn insert_returning(
-    conn: &mut AnyConnection,
-    table: &Table,
-    mut rows: Vec<Vec<Arg>>,
-    suffix: &str,
-) -> Result<Vec<i64>> {
-    let width = table.columns.len();
-    let style = placeholders(conn);
-    let per_statement = (MAX_VALUES / width).max(1);
-    let suffix = format!("{suffix} RETURNING id");
-    let mut ids = Vec::new();
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(per_statement));
-        let chunk = std::mem::replace(&mut rows, rest);
-        for row in bind_args(
+        let statement = bind_args(
             insert_sql(table, chunk.len(), &suffix, style),
             chunk.into_iter().flatten(),
         )
-        .persistent(false)
-        .fetch_all(&mut *conn)
-        .await?
-        {
-            ids.push(row.try_get(0)?);
+        .persistent(false);
+        if returning.is_some() {
+            returned.extend(statement.fetch_all(&mut *conn).await?);
+        } else {
+            statement.execute(&mut *conn).await?;
         }
     }
-    Ok(ids)
+    Ok(returned)
 }
 
 /// Inserts one row and returns the id the database gave it.

@@ -189,9 +189,8 @@ pub async fn import(
     Form(f): Form<ImportForm>,
 ) -> Page {
     v.check_csrf(f.csrf.as_deref())?;
-    // Refused before the list is read: someone who may not import learns nothing of its lines.
+    // Refused before the form is read: someone who may not import learns nothing of it.
     v.actor.require(Permission::ManageBanks)?;
-    banks::get(&state.desk, &v.actor, id).await?;
     let list_name = Some(f.list_name.trim()).filter(|n| !n.is_empty());
     let outcome = match list_format(&f.format) {
         Some(format) => {
