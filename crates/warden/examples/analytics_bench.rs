@@ -282,7 +282,7 @@ async fn main() {
     let since = end - TimeDelta::days(30);
     let rows = timed(
         "hourly volume by policy x region x source, 30 days (alert scan's read)",
-        || warden::store::alerts::volume_counts(&desk.db, since),
+        || warden::store::alerts::volume_counts(&desk.db, since, end),
     )
     .await
     .expect("volume");

@@ -46,7 +46,10 @@ pub async fn scan(desk: &Desk) -> Result<ScanSummary> {
     let end = hour_of(now);
     let alert_from = end - CATCH_UP_HOURS;
     let since = |history: TimeDelta| now - history;
-    let volume = alerts::volume_counts(&desk.db, since(VOLUME_HISTORY)).await?;
+    // The hour under way is never alerted on, so none of its reports are read: in a crisis it
+    // holds more reports than any hour before it.
+    let until = detect::start_of(end).and_utc();
+    let volume = alerts::volume_counts(&desk.db, since(VOLUME_HISTORY), until).await?;
     let mut reports_per_hour: std::collections::BTreeMap<i64, u64> = Default::default();
     for v in &volume {
         *reports_per_hour.entry(v.hour).or_default() += v.reports;
@@ -55,7 +58,7 @@ pub async fn scan(desk: &Desk) -> Result<ScanSummary> {
     found.extend(detect::mass_reporting_alerts(
         &alerts::reporter_counts(
             &desk.db,
-            since(REPORTER_HISTORY),
+            (since(REPORTER_HISTORY), until),
             detect::start_of(alert_from).and_utc(),
             detect::MIN_REPORTERS,
         )
@@ -65,7 +68,7 @@ pub async fn scan(desk: &Desk) -> Result<ScanSummary> {
         alert_from,
     ));
     found.extend(detect::emerging_term_alerts(
-        &alerts::report_texts(&desk.db, since(TERM_HISTORY)).await?,
+        &alerts::report_texts(&desk.db, since(TERM_HISTORY), until).await?,
         hour_of(since(TERM_HISTORY))..end,
         alert_from,
     ));

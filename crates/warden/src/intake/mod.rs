@@ -25,7 +25,7 @@ use crate::store::Arg;
 use crate::store::banks::{MEDIA_CHECKS, media_check_row};
 use crate::store::cases::{self, Who};
 use crate::store::enforcement::{MESSAGES, OUTBOX};
-use crate::store::rows::{self, Reserved};
+use crate::store::rows::{self, Reserved, Rows};
 use crate::store::search::{SEARCH_DOCS, document_row};
 use crate::triage::retriage;
 
@@ -322,14 +322,21 @@ pub(crate) async fn take_in_group(
         .filter_map(|key| state.cases.get(key))
         .map(|case| cases::case_row(case, now))
         .collect::<Result<Vec<_>>>()?;
-    cases::save_cases(conn, case_rows).await?;
-    rows::insert(conn, &cases::REPORTS, writes.reports).await?;
-    rows::insert(conn, &MESSAGES, writes.messages).await?;
-    rows::insert(conn, &OUTBOX, writes.deliveries).await?;
-    rows::insert(conn, &cases::EVENTS, writes.events).await?;
-    rows::insert(conn, &SEARCH_DOCS, writes.documents).await?;
-    if !writes.media_checks.is_empty() {
-        rows::insert(conn, &MEDIA_CHECKS, writes.media_checks).await?;
+    let media_checked = !writes.media_checks.is_empty();
+    rows::write_all(
+        conn,
+        vec![
+            cases::cases_saved(case_rows),
+            Rows::new(&cases::REPORTS, writes.reports),
+            Rows::new(&MESSAGES, writes.messages),
+            Rows::new(&OUTBOX, writes.deliveries),
+            Rows::new(&cases::EVENTS, writes.events),
+            Rows::new(&SEARCH_DOCS, writes.documents),
+            Rows::new(&MEDIA_CHECKS, writes.media_checks),
+        ],
+    )
+    .await?;
+    if media_checked {
         // The checker finds them once this group commits, or at its next poll.
         desk.banks.queued.notify_one();
     }

@@ -12,8 +12,9 @@ use crate::desk::Desk;
 use crate::domain::case::Case;
 use crate::error::Result;
 use crate::group_commit::{self, Work};
+use crate::store::Engine;
 use crate::store::cases::{self, EVENTS, Who};
-use crate::store::{Engine, rows};
+use crate::store::rows::{self, Rows};
 
 /// Someone asking for the next case of a queue.
 pub struct ClaimRequest {
@@ -154,8 +155,14 @@ async fn claim_together(desk: &Desk, group: &[&ClaimRequest]) -> Result<Vec<Resu
             }
         }
     }
-    cases::save_cases(&mut tx, case_rows).await?;
-    rows::insert(&mut tx, &EVENTS, event_rows).await?;
+    rows::write_all(
+        &mut tx,
+        vec![
+            cases::cases_saved(case_rows),
+            Rows::new(&EVENTS, event_rows),
+        ],
+    )
+    .await?;
     tx.commit().await?;
     let mut out = Vec::with_capacity(group.len());
     for (request, answer) in group.iter().zip(answers) {

@@ -28,27 +28,34 @@ async fn each_row<T>(
     Ok(out)
 }
 
-/// [`each_row`] of a query over the reports received since `since`, whose `$1` is the hour's
-/// length in milliseconds (to count by hour) and `$2` the start.
-async fn since_by_hour<T>(
+/// [`each_row`] of a query over the reports received from `since` to `until`, whose `$1` is the
+/// hour's length in milliseconds (to count by hour), `$2` the start and `$3` the end.
+async fn between_by_hour<T>(
     db: &Db,
     sql: &'static str,
-    since: DateTime<Utc>,
+    (since, until): (DateTime<Utc>, DateTime<Utc>),
     each: impl FnMut(&AnyRow) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let query = sqlx::query(sql).bind(BUCKET_MILLIS).bind(to_millis(since));
+    let query = sqlx::query(sql)
+        .bind(BUCKET_MILLIS)
+        .bind(to_millis(since))
+        .bind(to_millis(until));
     each_row(query, db, each).await
 }
 
-/// Reports per hour, policy, region and source since `since`.
-pub async fn volume_counts(db: &Db, since: DateTime<Utc>) -> Result<Vec<VolumeCount>> {
+/// Reports per hour, policy, region and source from `since` to `until`.
+pub async fn volume_counts(
+    db: &Db,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<VolumeCount>> {
     let mut names = Names::default();
-    since_by_hour(
+    between_by_hour(
         db,
         "SELECT r.received_at / $1 AS hour, r.policy_area, c.region, r.source, COUNT(*) \
-         FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 \
+         FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 AND r.received_at < $3 \
          GROUP BY r.received_at / $1, r.policy_area, c.region, r.source",
-        since,
+        (since, until),
         |r| {
             Ok(VolumeCount {
                 hour: r.try_get(0)?,
@@ -75,25 +82,27 @@ impl Names {
     }
 }
 
-/// Distinct reporters per hour and case since `since`, for the cases that `min` or more people
-/// reported within one hour from `candidates_since` (only those can be mass reporting now).
+/// Distinct reporters per hour and case from `since` to `until`, for the cases that `min` or
+/// more people reported within one hour from `candidates_since` (only those can be mass
+/// reporting now).
 pub async fn reporter_counts(
     db: &Db,
-    since: DateTime<Utc>,
+    (since, until): (DateTime<Utc>, DateTime<Utc>),
     candidates_since: DateTime<Utc>,
     min: u32,
 ) -> Result<Vec<ReporterCount>> {
     let query = sqlx::query(
         "SELECT r.received_at / $1 AS hour, r.case_id, c.restricted_team, COUNT(DISTINCT r.reporter_id) \
-         FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 \
-         AND r.case_id IN (SELECT case_id FROM reports WHERE received_at >= $3 \
+         FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.received_at >= $2 AND r.received_at < $5 \
+         AND r.case_id IN (SELECT case_id FROM reports WHERE received_at >= $3 AND received_at < $5 \
            GROUP BY case_id, received_at / $1 HAVING COUNT(DISTINCT reporter_id) >= $4) \
          GROUP BY r.received_at / $1, r.case_id, c.restricted_team",
     )
     .bind(BUCKET_MILLIS)
     .bind(to_millis(since))
     .bind(to_millis(candidates_since))
-    .bind(i64::from(min));
+    .bind(i64::from(min))
+    .bind(to_millis(until));
     each_row(query, db, |r| {
         Ok(ReporterCount {
             hour: r.try_get(0)?,
@@ -105,14 +114,18 @@ pub async fn reporter_counts(
     .await
 }
 
-/// The words of each report since `since` on cases open to everyone: its own text and the
-/// reported content's. Restricted cases stay out, so no term from them shows in an alert.
-pub async fn report_texts(db: &Db, since: DateTime<Utc>) -> Result<Vec<ReportText>> {
-    since_by_hour(
+/// The words of each report from `since` to `until` on cases open to everyone: its own text and
+/// the reported content's. Restricted cases stay out, so no term from them shows in an alert.
+pub async fn report_texts(
+    db: &Db,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<ReportText>> {
+    between_by_hour(
         db,
         "SELECT r.received_at / $1 AS hour, r.body FROM reports r JOIN cases c ON c.id = r.case_id \
-         WHERE r.received_at >= $2 AND c.restricted_team IS NULL ORDER BY r.received_at",
-        since,
+         WHERE r.received_at >= $2 AND r.received_at < $3 AND c.restricted_team IS NULL ORDER BY r.received_at",
+        (since, until),
         |r| {
             let body: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>(1)?)?;
             let said = body["text"].as_str().unwrap_or_default();
@@ -296,4 +309,76 @@ pub async fn acknowledge(
     .await?;
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Role;
+    use crate::access::identity::{UserInput, create_user};
+    use crate::clock::ManualClock;
+    use crate::config::Config;
+    use crate::desk::Desk;
+    use crate::store::ScratchDb;
+    use crate::store::cases::Who;
+
+    #[tokio::test]
+    async fn the_scan_reads_reports_up_to_the_end_it_is_given_and_none_after() {
+        let scratch = ScratchDb::new(2).await;
+        let clock = std::sync::Arc::new(ManualClock::new("2026-11-30T10:30:00Z".parse().unwrap()));
+        let desk = Desk::new(scratch.db.clone(), Config::default()).with_clock(clock.clone());
+        let platform = create_user(
+            &desk,
+            Who::SYSTEM,
+            UserInput {
+                username: "platform".into(),
+                display_name: None,
+                role: Role::Integration,
+                teams: vec![],
+                password: None,
+            },
+        )
+        .await
+        .unwrap()
+        .actor();
+        // One report in the hour from 10:00, one at 11:00 sharp, when the next hour starts.
+        for (n, at) in ["2026-11-30T10:30:00Z", "2026-11-30T11:00:00Z"]
+            .iter()
+            .enumerate()
+        {
+            clock.set(at.parse().unwrap());
+            let report = serde_json::from_value(serde_json::json!({
+                "subject": {"kind": "post", "external_id": format!("p-{n}"),
+                            "snapshot": {"text": "Send coins here"}},
+                "source": "user",
+                "reporter": {"id": format!("u-{n}")},
+                "reason": "spam",
+                "text": "coins",
+                "idempotency_key": format!("k-{n}")
+            }))
+            .unwrap();
+            crate::intake::submit(&desk, &platform, report)
+                .await
+                .unwrap();
+        }
+        let since: DateTime<Utc> = "2026-11-30T00:00:00Z".parse().unwrap();
+        let eleven: DateTime<Utc> = "2026-11-30T11:00:00Z".parse().unwrap();
+        let noon: DateTime<Utc> = "2026-11-30T12:00:00Z".parse().unwrap();
+        let hours = |v: Vec<VolumeCount>| v.iter().map(|c| (c.hour, c.reports)).collect::<Vec<_>>();
+        let ten = crate::alerts::detect::hour_of(since) + 10;
+        assert_eq!(
+            hours(volume_counts(&desk.db, since, eleven).await.unwrap()),
+            vec![(ten, 1)]
+        );
+        assert_eq!(
+            hours(volume_counts(&desk.db, since, noon).await.unwrap()),
+            vec![(ten, 1), (ten + 1, 1)]
+        );
+        assert_eq!(
+            report_texts(&desk.db, since, eleven).await.unwrap().len(),
+            1
+        );
+        assert_eq!(report_texts(&desk.db, since, noon).await.unwrap().len(), 2);
+        scratch.remove().await;
+    }
 }

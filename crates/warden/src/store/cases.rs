@@ -6,7 +6,7 @@ use sqlx::{AnyConnection, Row};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::rows::{self, Table};
+use super::rows::{self, Rows, Table};
 use super::{Arg, Db, query_with_args};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::case::{Case, CaseStatus};
@@ -127,8 +127,10 @@ pub async fn record(
     if events.is_empty() {
         return Ok(());
     }
-    append(conn, case, events, who, reason, at).await?;
-    save_case(conn, case, at).await
+    let mut rows = Vec::with_capacity(events.len());
+    apply_events(case, events, who, reason, at, &mut rows)?;
+    let saved = cases_saved(vec![case_row(case, at)?]);
+    rows::write_all(conn, vec![Rows::new(&EVENTS, rows), saved]).await
 }
 
 pub const EVENTS: Table = Table {
@@ -286,13 +288,21 @@ pub fn case_row(case: &Case, now: DateTime<Utc>) -> Result<Vec<Arg>> {
 
 /// Writes the projections of cases, new ones and changed ones alike, in one statement.
 pub async fn save_cases(conn: &mut AnyConnection, rows: Vec<Vec<Arg>>) -> Result<()> {
+    rows::write_all(conn, vec![cases_saved(rows)]).await
+}
+
+/// Case rows to write with [`rows::write_all`]: new cases inserted, known ones rewritten.
+pub fn cases_saved(rows: Vec<Vec<Arg>>) -> Rows<'static> {
     // Every column but the key and the subject, which never change.
     let update: Vec<String> = CASES.columns[3..]
         .iter()
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
-    let suffix = format!(" ON CONFLICT (id) DO UPDATE SET {}", update.join(", "));
-    rows::insert_with(conn, &CASES, rows, &suffix).await
+    Rows {
+        table: &CASES,
+        rows,
+        suffix: format!(" ON CONFLICT (id) DO UPDATE SET {}", update.join(", ")),
+    }
 }
 
 /// Rewrites the projection of a case from its folded state.
@@ -314,13 +324,10 @@ pub async fn lock_claimable(
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<Case>> {
-    let lock = match db.engine {
-        super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
-        super::Engine::Sqlite => "",
-    };
-    let mut found: Vec<(i64, i64, i64)> = Vec::new();
+    let lock = db.for_update_skip_locked();
+    let mut p = Params::default();
+    let mut steps = Vec::new();
     for lapsed in [false, true] {
-        let mut p = Params::default();
         let queue = p.text(queue);
         let visible = p.visible_to(teams);
         // An appeal never goes to the person whose decision it questions.
@@ -339,41 +346,27 @@ pub async fn lock_claimable(
         } else {
             "status IN ('triaged', 'reopened')".to_string()
         };
-        // Only the key columns are selected and sorted (a sort that carried every case's state
-        // would spill to disk whenever the planner sorts instead of walking the index): the
-        // chosen cases are read by id afterwards.
-        let sql = format!(
-            "SELECT priority, resolution_due, id FROM cases WHERE queue = {queue} AND {which} AND {visible}{not_excluded} \
-             ORDER BY priority, resolution_due, id LIMIT {limit}{lock}"
-        );
-        for row in query_with_args(sql, &p.0).fetch_all(&mut *conn).await? {
-            found.push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
-        }
+        // Each step walks its own index and sorts only the key columns (a sort that carried
+        // every case's state would spill to disk whenever the planner sorts instead of walking
+        // the index); the few chosen cases' states are joined on by id after.
+        steps.push(format!(
+            "{} AS MATERIALIZED (SELECT priority, resolution_due, id FROM cases \
+             WHERE queue = {queue} AND {which} AND {visible}{not_excluded} \
+             ORDER BY priority, resolution_due, id LIMIT {limit}{lock})",
+            if lapsed { "lapsed" } else { "waiting" }
+        ));
     }
-    found.sort();
-    found.truncate(limit);
-    if found.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut p = Params::default();
-    let ids: Vec<String> = found.iter().map(|(_, _, id)| p.int(*id)).collect();
-    let sql = format!("SELECT state FROM cases WHERE id IN ({})", ids.join(", "));
-    let mut by_id: BTreeMap<i64, Case> = BTreeMap::new();
-    for row in query_with_args(sql, &p.0)
-        .persistent(false)
+    // One statement, one round trip: waiting cases and those whose lease lapsed, merged.
+    let sql = format!(
+        "WITH {} SELECT c.state FROM (SELECT * FROM waiting UNION ALL SELECT * FROM lapsed) k \
+         JOIN cases c ON c.id = k.id ORDER BY k.priority, k.resolution_due, k.id LIMIT {limit}",
+        steps.join(", ")
+    );
+    query_with_args(sql, &p.0)
         .fetch_all(&mut *conn)
         .await?
-    {
-        let case = case_from_row(&row)?;
-        by_id.insert(case.id, case);
-    }
-    found
         .iter()
-        .map(|(_, _, id)| {
-            by_id
-                .remove(id)
-                .ok_or_else(|| Error::Internal(format!("claimable case {id} vanished")))
-        })
+        .map(case_from_row)
         .collect()
 }
 
