@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::access::token_cache::TokenCache;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::intake::GroupCommit;
@@ -21,6 +22,8 @@ pub struct Desk {
     pub claims: ClaimCommit,
     /// The banks of known media in memory, shared likewise.
     pub banks: Arc<Banks>,
+    /// Recent API token lookups, shared likewise.
+    pub tokens: Arc<TokenCache>,
 }
 
 impl Desk {
@@ -32,6 +35,7 @@ impl Desk {
             intake: GroupCommit::default(),
             claims: ClaimCommit::default(),
             banks: Arc::default(),
+            tokens: Arc::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Who may do what. Roles grant permissions; restricted cases are visible only to their team.
 
 pub mod identity;
+pub mod token_cache;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
