@@ -92,7 +92,7 @@ pub(super) async fn take_in_alone(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::access::Role;
     use crate::access::identity::{UserInput, create_user};
@@ -105,8 +105,14 @@ mod tests {
     async fn desk() -> (Desk, Actor, ScratchDb) {
         let scratch = ScratchDb::new(2).await;
         let desk = Desk::new(scratch.db.clone(), Config::default());
-        let user = create_user(
-            &desk,
+        let platform = platform(&desk).await;
+        (desk, platform, scratch)
+    }
+
+    /// The platform's integration user on a desk.
+    pub(crate) async fn platform(desk: &Desk) -> Actor {
+        create_user(
+            desk,
             Who::SYSTEM,
             UserInput {
                 username: "platform".into(),
@@ -117,8 +123,8 @@ mod tests {
             },
         )
         .await
-        .unwrap();
-        (desk, user.actor(), scratch)
+        .unwrap()
+        .actor()
     }
 
     fn report(post: &str, key: &str, text: &str) -> NewReport {

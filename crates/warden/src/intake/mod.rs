@@ -29,7 +29,7 @@ use crate::store::rows::{self, Reserved, Rows};
 use crate::store::search::{SEARCH_DOCS, document_row};
 use crate::triage::retriage;
 
-mod group_commit;
+pub(crate) mod group_commit;
 
 pub use group_commit::GroupCommit;
 

@@ -314,33 +314,17 @@ pub async fn acknowledge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::Role;
-    use crate::access::identity::{UserInput, create_user};
     use crate::clock::ManualClock;
     use crate::config::Config;
     use crate::desk::Desk;
     use crate::store::ScratchDb;
-    use crate::store::cases::Who;
 
     #[tokio::test]
     async fn the_scan_reads_reports_up_to_the_end_it_is_given_and_none_after() {
         let scratch = ScratchDb::new(2).await;
         let clock = std::sync::Arc::new(ManualClock::new("2026-11-30T10:30:00Z".parse().unwrap()));
         let desk = Desk::new(scratch.db.clone(), Config::default()).with_clock(clock.clone());
-        let platform = create_user(
-            &desk,
-            Who::SYSTEM,
-            UserInput {
-                username: "platform".into(),
-                display_name: None,
-                role: Role::Integration,
-                teams: vec![],
-                password: None,
-            },
-        )
-        .await
-        .unwrap()
-        .actor();
+        let platform = crate::intake::group_commit::tests::platform(&desk).await;
         // One report in the hour from 10:00, one at 11:00 sharp, when the next hour starts.
         for (n, at) in ["2026-11-30T10:30:00Z", "2026-11-30T11:00:00Z"]
             .iter()
