@@ -58,7 +58,8 @@ pub async fn scan(desk: &Desk) -> Result<ScanSummary> {
     found.extend(detect::mass_reporting_alerts(
         &alerts::reporter_counts(
             &desk.db,
-            (since(REPORTER_HISTORY), until),
+            since(REPORTER_HISTORY),
+            until,
             detect::start_of(alert_from).and_utc(),
             detect::MIN_REPORTERS,
         )

@@ -87,7 +87,8 @@ impl Names {
 /// reporting now).
 pub async fn reporter_counts(
     db: &Db,
-    (since, until): (DateTime<Utc>, DateTime<Utc>),
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
     candidates_since: DateTime<Utc>,
     min: u32,
 ) -> Result<Vec<ReporterCount>> {

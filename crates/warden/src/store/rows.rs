@@ -217,7 +217,10 @@ impl<'a> Rows<'a> {
 /// per table, in the order given.
 pub async fn write_all(conn: &mut AnyConnection, writes: Vec<Rows<'_>>) -> Result<()> {
     let writes: Vec<Rows<'_>> = writes.into_iter().filter(|w| !w.rows.is_empty()).collect();
-    if writes.len() < 2 || style(conn) == Style::Values {
+    if writes.is_empty() {
+        return Ok(());
+    }
+    if style(conn) == Style::Values {
         for w in writes {
             insert_rows(conn, w.table, w.rows, &w.suffix, None).await?;
         }
@@ -233,25 +236,25 @@ pub async fn write_all(conn: &mut AnyConnection, writes: Vec<Rows<'_>>) -> Resul
     Ok(())
 }
 
-/// `WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …`: the writes as one statement, the rows of
-/// the nth as the nth bound value.
+/// `WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …`: the writes as one statement (a lone
+/// write is a plain `INSERT`), the rows of the nth as the nth bound value.
 fn one_statement_sql(writes: &[Rows<'_>]) -> String {
-    let (last, steps) = writes
-        .split_last()
-        .expect("writes to make one statement of");
+    let mut steps = Vec::with_capacity(writes.len());
+    for (i, w) in writes.iter().enumerate() {
+        let mut step = String::new();
+        push_recordset_insert(&mut step, w.table, &w.suffix, i + 1);
+        steps.push(step);
+    }
+    let last = steps.pop().unwrap_or_default();
+    if steps.is_empty() {
+        return last;
+    }
     let steps: Vec<String> = steps
         .iter()
         .enumerate()
-        .map(|(i, w)| {
-            let mut step = format!("w{i} AS (");
-            push_recordset_insert(&mut step, w.table, &w.suffix, i + 1);
-            step.push(')');
-            step
-        })
+        .map(|(i, step)| format!("w{i} AS ({step})"))
         .collect();
-    let mut sql = format!("WITH {} ", steps.join(", "));
-    push_recordset_insert(&mut sql, last.table, &last.suffix, writes.len());
-    sql
+    format!("WITH {} {last}", steps.join(", "))
 }
 
 /// Inserts one row and returns the id the database gave it.
@@ -404,6 +407,14 @@ mod tests {
              ON CONFLICT (a) DO NOTHING), w1 AS (INSERT INTO u (c) SELECT c FROM \
              json_populate_recordset(NULL::u, CAST($2 AS json))) INSERT INTO t (a, b) SELECT a, b FROM \
              json_populate_recordset(NULL::t, CAST($3 AS json))"
+        );
+    }
+
+    #[test]
+    fn a_lone_write_is_a_plain_insert() {
+        assert_eq!(
+            one_statement_sql(&[Rows::new(&T, vec![vec![Arg::Int(0), Arg::Int(1)]])]),
+            "INSERT INTO t (a, b) SELECT a, b FROM json_populate_recordset(NULL::t, CAST($1 AS json))"
         );
     }
 
