@@ -105,8 +105,19 @@ fn start<W: Work>(desk: &Desk) -> mpsc::Sender<Pending<W>> {
 
 async fn commit_groups<W: Work>(desk: Desk, receiver: Arc<Mutex<mpsc::Receiver<Pending<W>>>>) {
     while let Some(group) = next_group::<W>(&receiver).await {
-        commit::<W>(&desk, group).await;
+        if let Some(reason) = commit::<W>(&desk, group).await {
+            // The requests that queued while this group waited for the database would only wait
+            // as long again for the same answer: they hear it now.
+            let mut waiting = receiver.lock().await;
+            while let Ok(pending) = waiting.try_recv() {
+                let _ = pending.answer.send(Err(unavailable(&reason)));
+            }
+        }
     }
+}
+
+fn unavailable(reason: &str) -> Error {
+    Error::Unavailable(sqlx::Error::Io(std::io::Error::other(reason.to_string())))
 }
 
 /// Waits for a request, then takes every other one already waiting, up to the group's weight.
@@ -127,12 +138,18 @@ async fn next_group<W: Work>(
     Some(group)
 }
 
-async fn commit<W: Work>(desk: &Desk, mut group: Vec<Pending<W>>) {
+/// Commits a group and answers its requests; says why when the database was unavailable.
+async fn commit<W: Work>(desk: &Desk, mut group: Vec<Pending<W>>) -> Option<String> {
     if group.len() == 1 {
         let Pending { request, answer } = group.pop().expect("a group of one");
+        let answered = W::alone(desk, &request).await;
+        let gone = match &answered {
+            Err(Error::Unavailable(e)) => Some(e.to_string()),
+            _ => None,
+        };
         // The requester may have gone (a client that hung up); the work is done all the same.
-        let _ = answer.send(W::alone(desk, &request).await);
-        return;
+        let _ = answer.send(answered);
+        return gone;
     }
     let weight = group.iter().map(|p| W::weight(&p.request)).sum::<usize>();
     metrics::histogram!("warden_group_size", "work" => W::NAME).record(weight as f64);
@@ -143,16 +160,15 @@ async fn commit<W: Work>(desk: &Desk, mut group: Vec<Pending<W>>) {
             for (pending, answer) in group.into_iter().zip(answers) {
                 let _ = pending.answer.send(answer);
             }
+            None
         }
         // Without a database there is nothing to retry now: everyone hears so at once.
         Err(Error::Unavailable(e)) => {
             let reason = e.to_string();
             for pending in group {
-                let lost = std::io::Error::other(reason.clone());
-                let _ = pending
-                    .answer
-                    .send(Err(Error::Unavailable(sqlx::Error::Io(lost))));
+                let _ = pending.answer.send(Err(unavailable(&reason)));
             }
+            Some(reason)
         }
         // A lost race or a failed statement: each request again on its own, so each gets its own
         // answer (a race simply runs again).
@@ -161,6 +177,7 @@ async fn commit<W: Work>(desk: &Desk, mut group: Vec<Pending<W>>) {
                 let answer = W::alone(desk, &pending.request).await;
                 let _ = pending.answer.send(answer);
             }
+            None
         }
     }
 }
