@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::rows::{self, Rows, Table};
-use super::{Arg, Db, query_with_args};
+use super::{Arg, Db, Engine, query_with_args};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::case::{Case, CaseStatus};
 use crate::domain::events::{CaseEvent, RecordedEvent};
@@ -48,30 +48,6 @@ impl Params {
     pub fn text(&mut self, v: impl Into<String>) -> String {
         self.0.push(Arg::Text(v.into()));
         format!("${}", self.0.len())
-    }
-
-    /// `(outer = a AND inner IN (x, y)) OR (outer = b AND inner IN (z))` for pairs, grouped by
-    /// their first half (`first` binds it); `None` when there are no pairs.
-    pub fn pairs_in<'a, K: Ord>(
-        &mut self,
-        outer: &str,
-        inner: &str,
-        pairs: impl IntoIterator<Item = (K, &'a str)>,
-        first: impl Fn(&mut Self, K) -> String,
-    ) -> Option<String> {
-        let mut grouped: BTreeMap<K, Vec<&str>> = BTreeMap::new();
-        for (k, v) in pairs {
-            grouped.entry(k).or_default().push(v);
-        }
-        let clauses: Vec<String> = grouped
-            .into_iter()
-            .map(|(k, values)| {
-                let k = first(self, k);
-                let values: Vec<String> = values.into_iter().map(|v| self.text(v)).collect();
-                format!("({outer} = {k} AND {inner} IN ({}))", values.join(", "))
-            })
-            .collect();
-        (!clauses.is_empty()).then(|| clauses.join(" OR "))
     }
 
     /// `restricted_team IS NULL OR restricted_team IN (…the viewer's teams…)`.
@@ -395,20 +371,17 @@ pub async fn reports_by_keys(
     conn: &mut AnyConnection,
     keys: &BTreeSet<(i64, &str)>,
 ) -> Result<BTreeMap<(i64, String), (String, String)>> {
-    let mut p = Params::default();
-    let Some(wanted) = p.pairs_in(
-        "submitted_by",
-        "idempotency_key",
-        keys.iter().copied(),
-        Params::int,
-    ) else {
+    if keys.is_empty() {
         return Ok(BTreeMap::new());
-    };
+    }
+    let k = rows::pairs(conn, "bigint");
     let sql = format!(
-        "SELECT submitted_by, idempotency_key, request_hash, response FROM reports WHERE {wanted}"
+        "SELECT r.submitted_by, r.idempotency_key, r.request_hash, r.response {} reports r \
+         ON r.submitted_by = {} AND r.idempotency_key = {}",
+        k.from, k.first, k.second
     );
-    let rows = query_with_args(sql, &p.0)
-        .persistent(false)
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(rows::pairs_json(keys.iter().copied())?)
         .fetch_all(&mut *conn)
         .await?;
     rows.iter()
@@ -429,21 +402,23 @@ pub async fn lock_cases_for_subjects(
     conn: &mut AnyConnection,
     subjects: &BTreeSet<(SubjectKind, &str)>,
 ) -> Result<BTreeMap<(SubjectKind, String), Case>> {
-    let mut p = Params::default();
-    let Some(wanted) = p.pairs_in(
-        "subject_kind",
-        "external_id",
-        subjects.iter().map(|(kind, id)| (kind.as_str(), *id)),
-        |p, kind| p.text(kind),
-    ) else {
+    if subjects.is_empty() {
         return Ok(BTreeMap::new());
+    }
+    let k = rows::pairs(conn, "text");
+    let lock = match db.engine {
+        Engine::Postgres => " FOR UPDATE OF c",
+        Engine::Sqlite => "",
     };
     let sql = format!(
-        "SELECT state FROM cases WHERE {wanted} ORDER BY id{}",
-        db.for_update()
+        "SELECT c.state {} cases c ON c.subject_kind = {} AND c.external_id = {} \
+         ORDER BY c.id{lock}",
+        k.from, k.first, k.second
     );
-    let rows = query_with_args(sql, &p.0)
-        .persistent(false)
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(rows::pairs_json(
+            subjects.iter().map(|(kind, id)| (kind.as_str(), *id)),
+        )?)
         .fetch_all(&mut *conn)
         .await?;
     let mut found: BTreeMap<(SubjectKind, String), Case> = BTreeMap::new();
@@ -467,14 +442,17 @@ pub async fn reporters_seen(
     conn: &mut AnyConnection,
     pairs: &BTreeSet<(i64, &str)>,
 ) -> Result<BTreeSet<(i64, String)>> {
-    let mut p = Params::default();
-    let Some(wanted) = p.pairs_in("case_id", "reporter_id", pairs.iter().copied(), Params::int)
-    else {
+    if pairs.is_empty() {
         return Ok(BTreeSet::new());
-    };
-    let sql = format!("SELECT DISTINCT case_id, reporter_id FROM reports WHERE {wanted}");
-    let rows = query_with_args(sql, &p.0)
-        .persistent(false)
+    }
+    let k = rows::pairs(conn, "bigint");
+    let sql = format!(
+        "SELECT DISTINCT r.case_id, r.reporter_id {} reports r \
+         ON r.case_id = {} AND r.reporter_id = {}",
+        k.from, k.first, k.second
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(rows::pairs_json(pairs.iter().copied())?)
         .fetch_all(&mut *conn)
         .await?;
     rows.iter()
@@ -1027,39 +1005,4 @@ pub async fn cases_past_deadline(db: &Db, now: DateTime<Utc>, limit: i64) -> Res
     .fetch_all(db.reader())
     .await?;
     rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pairs_are_grouped_by_their_first_half_and_bound_in_order() {
-        let mut p = Params::default();
-        let sql = p.pairs_in(
-            "case_id",
-            "reporter_id",
-            [(7, "u-2"), (3, "u-1"), (7, "u-3")],
-            Params::int,
-        );
-        assert_eq!(
-            sql.as_deref(),
-            Some(
-                "(case_id = $1 AND reporter_id IN ($2)) OR (case_id = $3 AND reporter_id IN ($4, $5))"
-            )
-        );
-        let bound: Vec<String> =
-            p.0.iter()
-                .map(|a| match a {
-                    Arg::Int(i) => i.to_string(),
-                    Arg::Text(t) => t.clone(),
-                    other => format!("{other:?}"),
-                })
-                .collect();
-        assert_eq!(bound, ["3", "u-1", "7", "u-2", "u-3"]);
-        assert_eq!(
-            Params::default().pairs_in("a", "b", Vec::<(i64, &str)>::new(), Params::int),
-            None
-        );
-    }
 }

@@ -107,10 +107,13 @@ impl Db {
                             // the log itself only past a backstop, so a process that writes a lot
                             // and exits (a bulk load, a short CLI command) leaves a short log for
                             // the next one to read at open.
+                            // A statement's undo journal (each multi-row write keeps one until
+                            // it ends) stays in memory rather than spilling to a temporary file.
                             conn.execute(sqlx::AssertSqlSafe(format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                                 PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES};"
+                                 PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}; \
+                                 PRAGMA temp_store = MEMORY;"
                             )))
                             .await?;
                             Ok(())

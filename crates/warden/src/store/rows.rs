@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Arg, Db, Engine, bind_args};
+use super::{Arg, Db, Engine};
 use crate::error::{Error, Result};
 
 /// A table and the columns a change writes to it, in the order each row gives its values.
@@ -13,28 +13,23 @@ pub struct Table {
     pub columns: &'static [&'static str],
 }
 
-/// The most values one statement binds on SQLite: under its limit of 32,766.
-const MAX_VALUES: usize = 30_000;
-
-/// How rows reach the database.
+/// How a statement reads the rows it writes: all the rows of a table travel as one JSON array of
+/// objects keyed by column (see [`recordset`]), one bound value, unpacked by the database. The
+/// statement's text is the same however many rows it carries, so it is prepared once per
+/// connection: a text that changed with the number of rows was parsed afresh every time (on
+/// PostgreSQL, described and planned too, at two round trips).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Style {
-    /// PostgreSQL: all the rows of a table as one JSON array, one bound value, unpacked by
-    /// `json_populate_recordset` into the table's own column types. The statement's text is the
-    /// same however many rows it carries, so it is prepared and planned once per connection and
-    /// each write is one round trip (a text that changed every time would be parsed, described
-    /// and planned afresh: two round trips).
+    /// PostgreSQL: `json_populate_recordset`, into the table's own column types.
     Recordset,
-    /// SQLite: `VALUES (?, ?), (?, ?)…`, chunked under its limit of bound values. `?` rather
-    /// than `$n`: SQLite looks a `$n` name up among all the names before it, when parsing and
-    /// again when binding, which costs the square of the count. Nothing crosses a network, so
-    /// a statement per chunk costs little.
-    Values,
+    /// SQLite: `jsonb_each`, a column a field of each object (each row handed on in SQLite's
+    /// binary JSON, not turned back into text to be parsed again for every column).
+    JsonEach,
 }
 
 fn style(conn: &AnyConnection) -> Style {
     if conn.backend_name() == "SQLite" {
-        Style::Values
+        Style::JsonEach
     } else {
         Style::Recordset
     }
@@ -50,27 +45,33 @@ fn push_insert_head(sql: &mut String, table: &Table) {
     );
 }
 
-/// `INSERT INTO t (a, b) VALUES (?, ?), (?, ?)` and the suffix.
-fn values_sql(table: &Table, rows: usize, suffix: &str) -> String {
-    let mut sql = String::new();
-    push_insert_head(&mut sql, table);
-    let row = format!("({})", vec!["?"; table.columns.len()].join(", "));
-    sql.push_str("VALUES ");
-    sql.push_str(&vec![row; rows].join(", "));
-    sql.push_str(suffix);
-    sql
-}
-
-/// `INSERT INTO t (a, b) SELECT a, b FROM json_populate_recordset(NULL::t, CAST($n AS json))` and the suffix.
-fn push_recordset_insert(sql: &mut String, table: &Table, suffix: &str, param: usize) {
+/// `INSERT INTO t (a, b) SELECT …` of the rows bound as the `param`th value, and the suffix.
+fn push_rows_insert(sql: &mut String, style: Style, table: &Table, suffix: &str, param: usize) {
     use std::fmt::Write;
     push_insert_head(sql, table);
-    let _ = write!(
-        sql,
-        "SELECT {} FROM json_populate_recordset(NULL::{}, CAST(${param} AS json)){suffix}",
-        table.columns.join(", "),
-        table.name
-    );
+    match style {
+        Style::Recordset => {
+            let _ = write!(
+                sql,
+                "SELECT {} FROM json_populate_recordset(NULL::{}, CAST(${param} AS json)){suffix}",
+                table.columns.join(", "),
+                table.name
+            );
+        }
+        Style::JsonEach => {
+            let fields: Vec<String> = table
+                .columns
+                .iter()
+                .map(|c| format!("value ->> '{c}'"))
+                .collect();
+            // `WHERE true` keeps an `ON CONFLICT` suffix from being read as the join's `ON`.
+            let _ = write!(
+                sql,
+                "SELECT {} FROM jsonb_each(${param}) WHERE true{suffix}",
+                fields.join(", ")
+            );
+        }
+    }
 }
 
 /// The rows as a JSON array of objects keyed by column, for [`Style::Recordset`].
@@ -140,12 +141,11 @@ pub async fn insert_returning(
     insert_rows(conn, table, rows, suffix, Some(columns)).await
 }
 
-/// The statements of [`insert_with`] and [`insert_returning`]: one on PostgreSQL; on SQLite the
-/// rows in chunks that keep under its limit of bound values, each chunk one statement.
+/// The statement of [`insert_with`] and [`insert_returning`].
 async fn insert_rows(
     conn: &mut AnyConnection,
     table: &Table,
-    mut rows: Vec<Vec<Arg>>,
+    rows: Vec<Vec<Arg>>,
     suffix: &str,
     returning: Option<&str>,
 ) -> Result<Vec<AnyRow>> {
@@ -157,39 +157,15 @@ async fn insert_rows(
         Some(columns) => format!("{suffix} RETURNING {columns}"),
         None => suffix.to_string(),
     };
-    let mut statements = Vec::new();
-    match style(conn) {
-        Style::Recordset => {
-            let mut sql = String::new();
-            push_recordset_insert(&mut sql, table, &suffix, 1);
-            statements.push(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(recordset(table, rows)?));
-        }
-        Style::Values => {
-            let per_statement = (MAX_VALUES / table.columns.len()).max(1);
-            while !rows.is_empty() {
-                let rest = rows.split_off(rows.len().min(per_statement));
-                let chunk = std::mem::replace(&mut rows, rest);
-                // The text changes with the number of rows; kept out of the statement cache,
-                // which is for the statements that come back.
-                statements.push(
-                    bind_args(
-                        values_sql(table, chunk.len(), &suffix),
-                        chunk.into_iter().flatten(),
-                    )
-                    .persistent(false),
-                );
-            }
-        }
+    let mut sql = String::new();
+    push_rows_insert(&mut sql, style(conn), table, &suffix, 1);
+    let statement = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(recordset(table, rows)?);
+    if returning.is_some() {
+        Ok(statement.fetch_all(&mut *conn).await?)
+    } else {
+        statement.execute(&mut *conn).await?;
+        Ok(Vec::new())
     }
-    let mut returned = Vec::new();
-    for statement in statements {
-        if returning.is_some() {
-            returned.extend(statement.fetch_all(&mut *conn).await?);
-        } else {
-            statement.execute(&mut *conn).await?;
-        }
-    }
-    Ok(returned)
 }
 
 /// The rows of one table that a change writes, for [`write_all`].
@@ -210,23 +186,17 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// Writes the rows of several tables that one change brings. On PostgreSQL they go in one
-/// statement, each table's `INSERT` a step of a `WITH` (PostgreSQL checks foreign keys once the
-/// whole statement is done, so a step may refer to a row another step adds): one round trip for
-/// the lot. On SQLite, which has no round trips to save nor `INSERT` inside `WITH`, a statement
-/// per table, in the order given.
+/// Writes the rows of several tables that one change brings, in one round trip. On PostgreSQL
+/// they go in one statement, each table's `INSERT` a step of a `WITH` (PostgreSQL checks foreign
+/// keys once the whole statement is done, so a step may refer to a row another step adds). On
+/// SQLite, which has no `INSERT` inside `WITH`, a statement per table in one text, in the order
+/// given.
 pub async fn write_all(conn: &mut AnyConnection, writes: Vec<Rows<'_>>) -> Result<()> {
     let writes: Vec<Rows<'_>> = writes.into_iter().filter(|w| !w.rows.is_empty()).collect();
     if writes.is_empty() {
         return Ok(());
     }
-    if style(conn) == Style::Values {
-        for w in writes {
-            insert_rows(conn, w.table, w.rows, &w.suffix, None).await?;
-        }
-        return Ok(());
-    }
-    let sql = one_statement_sql(&writes);
+    let sql = write_all_sql(style(conn), &writes);
     let mut statement = sqlx::query(sqlx::AssertSqlSafe(sql));
     for w in writes {
         check_widths(w.table, &w.rows)?;
@@ -236,14 +206,18 @@ pub async fn write_all(conn: &mut AnyConnection, writes: Vec<Rows<'_>>) -> Resul
     Ok(())
 }
 
-/// `WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …`: the writes as one statement (a lone
-/// write is a plain `INSERT`), the rows of the nth as the nth bound value.
-fn one_statement_sql(writes: &[Rows<'_>]) -> String {
+/// The text of [`write_all`], the rows of the nth write as the nth bound value. On PostgreSQL,
+/// `WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …` (a lone write is a plain `INSERT`); on
+/// SQLite, `INSERT …; INSERT …`.
+fn write_all_sql(style: Style, writes: &[Rows<'_>]) -> String {
     let mut steps = Vec::with_capacity(writes.len());
     for (i, w) in writes.iter().enumerate() {
         let mut step = String::new();
-        push_recordset_insert(&mut step, w.table, &w.suffix, i + 1);
+        push_rows_insert(&mut step, style, w.table, &w.suffix, i + 1);
         steps.push(step);
+    }
+    if style == Style::JsonEach {
+        return steps.join("; ");
     }
     let last = steps.pop().unwrap_or_default();
     if steps.is_empty() {
@@ -255,6 +229,50 @@ fn one_statement_sql(writes: &[Rows<'_>]) -> String {
         .map(|(i, step)| format!("w{i} AS ({step})"))
         .collect();
     format!("WITH {} {last}", steps.join(", "))
+}
+
+/// Reading the rows that match any of many pairs of keys in one statement whose text never
+/// changes with their number: the pairs travel as one JSON array bound as `$1` (see
+/// [`pairs_json`]), joined to the table named after `from`.
+pub struct Pairs {
+    /// `FROM <the pairs> AS k JOIN`, to be followed by the table and `ON …`.
+    pub from: String,
+    /// The first and second half of the pair at hand, to compare the table's columns with.
+    pub first: &'static str,
+    pub second: &'static str,
+}
+
+/// [`Pairs`] on this connection's engine; `first_type` is the first half's type on PostgreSQL
+/// (`bigint`, `text`).
+pub fn pairs(conn: &AnyConnection, first_type: &str) -> Pairs {
+    match style(conn) {
+        Style::Recordset => Pairs {
+            from: format!(
+                "FROM json_to_recordset(CAST($1 AS json)) AS k(a {first_type}, b text) JOIN"
+            ),
+            first: "k.a",
+            second: "k.b",
+        },
+        // The pairs lead, each looked up through the table's index.
+        Style::JsonEach => Pairs {
+            from: "FROM jsonb_each($1) AS k CROSS JOIN".to_string(),
+            first: "k.value ->> 'a'",
+            second: "k.value ->> 'b'",
+        },
+    }
+}
+
+/// The pairs for [`Pairs`]: `[{"a": …, "b": …}, …]`.
+pub fn pairs_json<'a, K: serde::Serialize>(
+    pairs: impl IntoIterator<Item = (K, &'a str)>,
+) -> Result<String> {
+    #[derive(serde::Serialize)]
+    struct Pair<'a, K> {
+        a: K,
+        b: &'a str,
+    }
+    let pairs: Vec<Pair<'_, K>> = pairs.into_iter().map(|(a, b)| Pair { a, b }).collect();
+    Ok(serde_json::to_string(&pairs)?)
 }
 
 /// Inserts one row and returns the id the database gave it.
@@ -363,12 +381,98 @@ mod tests {
         columns: &["a", "b"],
     };
 
-    #[test]
-    fn sqlite_binds_every_value_of_every_row_in_order() {
+    const U: Table = Table {
+        name: "u",
+        columns: &["c"],
+    };
+
+    #[tokio::test]
+    async fn sqlite_stores_every_value_as_it_was_given_and_applies_the_suffix() {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql("CREATE TABLE t (a INTEGER UNIQUE, b TEXT); CREATE TABLE u (c INTEGER)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let text = |t: &str| Arg::Text(t.to_string());
+        write_all(
+            &mut conn,
+            vec![
+                Rows::new(
+                    &T,
+                    vec![
+                        vec![Arg::Int(i64::MAX), text("a \"quoted\"\nline")],
+                        vec![Arg::Int(-7), text("é")],
+                        vec![Arg::MaybeInt(None), Arg::MaybeText(None)],
+                        vec![Arg::Int(3), text("0042")],
+                        vec![Arg::Int(4), text("null")],
+                    ],
+                ),
+                Rows::new(&U, vec![vec![Arg::Int(1)], vec![Arg::Int(2)]]),
+            ],
+        )
+        .await
+        .unwrap();
+        // A row that is there already is rewritten by the suffix, alone or beside new ones.
+        insert_with(
+            &mut conn,
+            &T,
+            vec![vec![Arg::Int(-7), text("è")], vec![Arg::Int(5), text("")]],
+            " ON CONFLICT (a) DO UPDATE SET b = excluded.b",
+        )
+        .await
+        .unwrap();
+        let rows: Vec<(Option<i64>, Option<String>, String)> =
+            sqlx::query_as("SELECT a, b, typeof(a) FROM t ORDER BY rowid")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        let s = |t: &str| Some(t.to_string());
+        let int = || "integer".to_string();
         assert_eq!(
-            values_sql(&T, 2, " RETURNING id"),
-            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) RETURNING id"
+            rows,
+            [
+                (Some(i64::MAX), s("a \"quoted\"\nline"), int()),
+                (Some(-7), s("è"), int()),
+                (None, None, "null".to_string()),
+                (Some(3), s("0042"), int()),
+                (Some(4), s("null"), int()),
+                (Some(5), s(""), int()),
+            ]
         );
+        let (count,): (i64,) = sqlx::query_as("SELECT sum(c) FROM u")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(count, 3);
+    }
+
+    #[tokio::test]
+    async fn rows_matching_any_of_many_pairs_are_read_with_one_text() {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE t (a INTEGER, b TEXT); CREATE INDEX t_ab ON t (a, b); \
+             INSERT INTO t VALUES (1, 'x'), (1, 'y'), (2, 'x'), (2, 'it''s'), (3, 'z')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let k = pairs(&conn, "bigint");
+        let sql = format!(
+            "SELECT t.a, t.b {} t ON t.a = {} AND t.b = {} ORDER BY t.a, t.b",
+            k.from, k.first, k.second
+        );
+        let wanted = [(1, "y"), (2, "it's"), (2, "y"), (3, "z"), (9, "x")];
+        let found: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(pairs_json(wanted).unwrap())
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        let found: Vec<(i64, &str)> = found.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        assert_eq!(found, [(1, "y"), (2, "it's"), (3, "z")]);
     }
 
     #[test]
@@ -387,11 +491,7 @@ mod tests {
     }
 
     #[test]
-    fn writes_to_several_tables_are_steps_of_one_statement() {
-        const U: Table = Table {
-            name: "u",
-            columns: &["c"],
-        };
+    fn writes_to_several_tables_are_one_text() {
         let writes = [
             Rows {
                 table: &T,
@@ -402,18 +502,28 @@ mod tests {
             Rows::new(&T, vec![vec![Arg::Int(0), Arg::Int(1)]]),
         ];
         assert_eq!(
-            one_statement_sql(&writes),
+            write_all_sql(Style::Recordset, &writes),
             "WITH w0 AS (INSERT INTO t (a, b) SELECT a, b FROM json_populate_recordset(NULL::t, CAST($1 AS json)) \
              ON CONFLICT (a) DO NOTHING), w1 AS (INSERT INTO u (c) SELECT c FROM \
              json_populate_recordset(NULL::u, CAST($2 AS json))) INSERT INTO t (a, b) SELECT a, b FROM \
              json_populate_recordset(NULL::t, CAST($3 AS json))"
+        );
+        assert_eq!(
+            write_all_sql(Style::JsonEach, &writes),
+            "INSERT INTO t (a, b) SELECT value ->> 'a', value ->> 'b' FROM jsonb_each($1) WHERE true \
+             ON CONFLICT (a) DO NOTHING; INSERT INTO u (c) SELECT value ->> 'c' FROM jsonb_each($2) \
+             WHERE true; INSERT INTO t (a, b) SELECT value ->> 'a', value ->> 'b' FROM jsonb_each($3) \
+             WHERE true"
         );
     }
 
     #[test]
     fn a_lone_write_is_a_plain_insert() {
         assert_eq!(
-            one_statement_sql(&[Rows::new(&T, vec![vec![Arg::Int(0), Arg::Int(1)]])]),
+            write_all_sql(
+                Style::Recordset,
+                &[Rows::new(&T, vec![vec![Arg::Int(0), Arg::Int(1)]])]
+            ),
             "INSERT INTO t (a, b) SELECT a, b FROM json_populate_recordset(NULL::t, CAST($1 AS json))"
         );
     }
