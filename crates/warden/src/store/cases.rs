@@ -374,11 +374,20 @@ pub async fn reports_by_keys(
     if keys.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let k = rows::pairs(conn, "bigint");
-    let sql = format!(
-        "SELECT r.submitted_by, r.idempotency_key, r.request_hash, r.response {} reports r \
-         ON r.submitted_by = {} AND r.idempotency_key = {}",
-        k.from, k.first, k.second
+    let sql = rows::by_pairs_sql(
+        conn,
+        &rows::ByPairs {
+            table: "reports",
+            columns: &[
+                "submitted_by",
+                "idempotency_key",
+                "request_hash",
+                "response",
+            ],
+            first: ("submitted_by", "bigint"),
+            second: "idempotency_key",
+            lock: false,
+        },
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(rows::pairs_json(keys.iter().copied())?)
@@ -395,8 +404,8 @@ pub async fn reports_by_keys(
 }
 
 /// For each subject, its open case, else its most recently closed one; locked on PostgreSQL (in
-/// the order of their ids, so writers locking overlapping sets never wait on each other in a
-/// circle).
+/// the order of their subjects, so writers locking overlapping sets never wait on each other in
+/// a circle).
 pub async fn lock_cases_for_subjects(
     db: &Db,
     conn: &mut AnyConnection,
@@ -405,15 +414,15 @@ pub async fn lock_cases_for_subjects(
     if subjects.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let k = rows::pairs(conn, "text");
-    let lock = match db.engine {
-        Engine::Postgres => " FOR UPDATE OF c",
-        Engine::Sqlite => "",
-    };
-    let sql = format!(
-        "SELECT c.state {} cases c ON c.subject_kind = {} AND c.external_id = {} \
-         ORDER BY c.id{lock}",
-        k.from, k.first, k.second
+    let sql = rows::by_pairs_sql(
+        conn,
+        &rows::ByPairs {
+            table: "cases",
+            columns: &["state"],
+            first: ("subject_kind", "text"),
+            second: "external_id",
+            lock: db.engine == Engine::Postgres,
+        },
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(rows::pairs_json(
@@ -421,9 +430,10 @@ pub async fn lock_cases_for_subjects(
         )?)
         .fetch_all(&mut *conn)
         .await?;
+    let mut cases = rows.iter().map(case_from_row).collect::<Result<Vec<_>>>()?;
+    cases.sort_by_key(|c| c.id);
     let mut found: BTreeMap<(SubjectKind, String), Case> = BTreeMap::new();
-    for row in &rows {
-        let case = case_from_row(row)?;
+    for case in cases {
         let key = (case.subject_kind, case.external_id.clone());
         // Rows come oldest first: an open case wins, then the latest closed one.
         let better = match found.get(&key) {
@@ -445,11 +455,16 @@ pub async fn reporters_seen(
     if pairs.is_empty() {
         return Ok(BTreeSet::new());
     }
-    let k = rows::pairs(conn, "bigint");
-    let sql = format!(
-        "SELECT DISTINCT r.case_id, r.reporter_id {} reports r \
-         ON r.case_id = {} AND r.reporter_id = {}",
-        k.from, k.first, k.second
+    // A reporter heard more than once comes back more than once; the set keeps one.
+    let sql = rows::by_pairs_sql(
+        conn,
+        &rows::ByPairs {
+            table: "reports",
+            columns: &["case_id", "reporter_id"],
+            first: ("case_id", "bigint"),
+            second: "reporter_id",
+            lock: false,
+        },
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(rows::pairs_json(pairs.iter().copied())?)

@@ -16,9 +16,14 @@ pub mod search;
 pub mod users;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Database, Executor};
+use sqlx_core::transaction::TransactionManager;
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 use crate::error::{Error, Result};
 
@@ -28,18 +33,97 @@ pub enum Engine {
     Postgres,
 }
 
-/// The database: a writer pool and a reader pool. On SQLite the writer is one connection, so
-/// writes queue in the process instead of failing with SQLITE_BUSY; on PostgreSQL both are one pool.
+/// The database: a writer and a reader pool. On SQLite the writer is one connection, so writes
+/// queue in the process instead of failing with SQLITE_BUSY; on PostgreSQL both are one pool.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub engine: Engine,
-    write: AnyPool,
+    write: Writer,
     read: AnyPool,
     /// Where the database is, for connections of their own (analysts' read-only queries).
     url: String,
 }
 
-pub type Tx = Transaction<'static, Any>;
+/// Where transactions that write run.
+#[derive(Clone, Debug)]
+enum Writer {
+    /// SQLite's one writer connection, held by one transaction at a time, first come first
+    /// served; `None` once closed. Not a pool of one: a pool tests each connection that comes
+    /// back to it, a round trip to SQLite's thread that the next writer in line would wait for.
+    One {
+        conn: Arc<Mutex<Option<AnyConnection>>>,
+        /// How long a transaction waits for the connection before it is answered 503.
+        wait: Duration,
+    },
+    Pool(AnyPool),
+}
+
+/// A transaction that writes: rolled back when dropped without [`Tx::commit`].
+pub struct Tx {
+    conn: TxConn,
+    open: bool,
+}
+
+enum TxConn {
+    One(OwnedMappedMutexGuard<Option<AnyConnection>, AnyConnection>),
+    Pool(PoolConnection<Any>),
+}
+
+type Manager = <Any as Database>::TransactionManager;
+
+impl Tx {
+    async fn begin(mut conn: TxConn) -> Result<Self> {
+        Manager::begin(&mut conn, None).await?;
+        Ok(Self { conn, open: true })
+    }
+
+    pub async fn commit(mut self) -> std::result::Result<(), sqlx::Error> {
+        Manager::commit(&mut self.conn).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Deref for TxConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            TxConn::One(c) => c,
+            TxConn::Pool(c) => c,
+        }
+    }
+}
+
+impl DerefMut for TxConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            TxConn::One(c) => c,
+            TxConn::Pool(c) => c,
+        }
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if self.open {
+            // Queued on the connection, ahead of whatever its next holder sends.
+            Manager::start_rollback(&mut self.conn);
+        }
+    }
+}
 
 /// A bound value for queries assembled at run time.
 #[derive(Debug, Clone)]
@@ -93,40 +177,43 @@ impl Db {
             };
             let options = AnyConnectOptions::from_str(&url)
                 .map_err(|e| Error::field("database_url", e.to_string()))?;
-            let pool = |n: u32| {
-                AnyPoolOptions::new()
-                    .max_connections(n)
-                    .acquire_timeout(acquire_timeout.unwrap_or(SQLITE_ACQUIRE_TIMEOUT))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // WAL lets readers run beside the one writer. FULL sync makes every
-                            // commit durable before the reply, even across a power loss: an
-                            // acknowledged report is never lost.
-                            // Checkpoints run beside the writer (see `checkpoint_beside`), not
-                            // inside the commit that happens to fill the log; the writer copies
-                            // the log itself only past a backstop, so a process that writes a lot
-                            // and exits (a bulk load, a short CLI command) leaves a short log for
-                            // the next one to read at open.
-                            // A statement's undo journal (each multi-row write keeps one until
-                            // it ends) stays in memory rather than spilling to a temporary file.
-                            conn.execute(sqlx::AssertSqlSafe(format!(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                                 PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}; \
-                                 PRAGMA temp_store = MEMORY;"
-                            )))
-                            .await?;
-                            Ok(())
-                        })
+            // WAL lets readers run beside the one writer. FULL sync makes every commit durable
+            // before the reply, even across a power loss: an acknowledged report is never lost.
+            // Checkpoints run beside the writer (see `checkpoint_beside`), not inside the commit
+            // that happens to fill the log; the writer copies the log itself only past a
+            // backstop, so a process that writes a lot and exits (a bulk load, a short CLI
+            // command) leaves a short log for the next one to read at open. A statement's undo
+            // journal (each multi-row write keeps one until it ends) stays in memory rather than
+            // spilling to a temporary file.
+            let pragmas = format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                 PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}; PRAGMA temp_store = MEMORY;"
+            );
+            let mut writer = AnyConnection::connect_with(&options).await?;
+            writer.execute(sqlx::AssertSqlSafe(pragmas.clone())).await?;
+            let read = AnyPoolOptions::new()
+                .max_connections(max_connections.max(2))
+                .acquire_timeout(acquire_timeout.unwrap_or(SQLITE_ACQUIRE_TIMEOUT))
+                // A file opened in this process does not go away between two uses: testing it
+                // before each would cost a round trip to its thread for nothing.
+                .test_before_acquire(false)
+                .after_connect(move |conn, _| {
+                    let pragmas = pragmas.clone();
+                    Box::pin(async move {
+                        conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+                        Ok(())
                     })
-                    .connect_with(options.clone())
-            };
-            let write = pool(1).await?;
-            let read = pool(max_connections.max(2)).await?;
+                })
+                .connect_with(options)
+                .await?;
             tokio::spawn(checkpoint_beside(read.clone()));
             Ok(Self {
                 engine: Engine::Sqlite,
-                write,
+                write: Writer::One {
+                    conn: Arc::new(Mutex::new(Some(writer))),
+                    wait: acquire_timeout.unwrap_or(SQLITE_ACQUIRE_TIMEOUT),
+                },
                 read,
                 url,
             })
@@ -138,7 +225,7 @@ impl Db {
                 .await?;
             Ok(Self {
                 engine: Engine::Postgres,
-                write: pool.clone(),
+                write: Writer::Pool(pool.clone()),
                 read: pool,
                 url,
             })
@@ -150,23 +237,37 @@ impl Db {
             Engine::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Engine::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator
-            .run(&self.write)
-            .await
-            .map_err(|e| Error::Internal(format!("migration failed: {e}")))
+        let ran = match &self.write {
+            Writer::One { .. } => migrator.run(&mut *self.writer().await?).await,
+            Writer::Pool(pool) => migrator.run(pool).await,
+        };
+        ran.map_err(|e| Error::Internal(format!("migration failed: {e}")))
     }
 
+    /// A transaction that writes.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.write.begin().await?)
+        let conn = match &self.write {
+            Writer::One { .. } => TxConn::One(self.writer().await?),
+            Writer::Pool(pool) => TxConn::Pool(pool.acquire().await?),
+        };
+        Tx::begin(conn).await
+    }
+
+    /// SQLite's writer connection, once it is free.
+    async fn writer(&self) -> Result<OwnedMappedMutexGuard<Option<AnyConnection>, AnyConnection>> {
+        let Writer::One { conn, wait } = &self.write else {
+            return Err(Error::Internal("PostgreSQL writes through its pool".into()));
+        };
+        let held: OwnedMutexGuard<Option<AnyConnection>> =
+            tokio::time::timeout(*wait, Arc::clone(conn).lock_owned())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        OwnedMutexGuard::try_map(held, Option::as_mut)
+            .map_err(|_| Error::from(sqlx::Error::PoolClosed))
     }
 
     pub fn reader(&self) -> &AnyPool {
         &self.read
-    }
-
-    /// The pool writes go through, for a single statement outside a transaction.
-    pub fn writer(&self) -> &AnyPool {
-        &self.write
     }
 
     /// The database's URL, as connected to.
@@ -199,14 +300,22 @@ impl Db {
     /// Closes both pools; on SQLite the log is copied into the database and emptied first, so
     /// the next process to open it has nothing to read back.
     pub async fn close(&self) {
-        if self.engine == Engine::Sqlite
-            && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.write)
-                .await
-        {
-            tracing::warn!(error = %e, "the SQLite log could not be emptied at close");
+        match &self.write {
+            Writer::One { conn, .. } => {
+                if let Some(mut writer) = conn.lock().await.take() {
+                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .execute(&mut writer)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "the SQLite log could not be emptied at close");
+                    }
+                    if let Err(e) = writer.close().await {
+                        tracing::warn!(error = %e, "the SQLite writer did not close cleanly");
+                    }
+                }
+            }
+            Writer::Pool(pool) => pool.close().await,
         }
-        self.write.close().await;
         self.read.close().await;
     }
 }

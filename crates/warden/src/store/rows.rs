@@ -231,38 +231,46 @@ fn write_all_sql(style: Style, writes: &[Rows<'_>]) -> String {
     format!("WITH {} {last}", steps.join(", "))
 }
 
-/// Reading the rows that match any of many pairs of keys in one statement whose text never
-/// changes with their number: the pairs travel as one JSON array bound as `$1` (see
-/// [`pairs_json`]), joined to the table named after `from`.
-pub struct Pairs {
-    /// `FROM <the pairs> AS k JOIN`, to be followed by the table and `ON …`.
-    pub from: String,
-    /// The first and second half of the pair at hand, to compare the table's columns with.
-    pub first: &'static str,
-    pub second: &'static str,
+/// The rows of a table that match any of many pairs of keys, read in one statement whose text
+/// never changes with their number: the pairs travel as one JSON array bound as `$1` (see
+/// [`pairs_json`]), and each is looked up through the table's index on the two key columns.
+pub struct ByPairs<'a> {
+    pub table: &'a str,
+    /// The columns to read, as `r.column` in that order.
+    pub columns: &'a [&'a str],
+    /// The first key column and its type on PostgreSQL (`bigint`, `text`); the second is text.
+    pub first: (&'a str, &'a str),
+    pub second: &'a str,
+    /// Lock the rows read (PostgreSQL), pair by pair in the order given.
+    pub lock: bool,
 }
 
-/// [`Pairs`] on this connection's engine; `first_type` is the first half's type on PostgreSQL
-/// (`bigint`, `text`).
-pub fn pairs(conn: &AnyConnection, first_type: &str) -> Pairs {
+/// `SELECT r.… FROM <the pairs> … <the table> AS r` for [`ByPairs`] on this connection's engine.
+/// The pairs lead and the table is probed once per pair: on PostgreSQL through a lateral subquery
+/// it may not flatten (the planner, guessing a hundred pairs for any JSON, would otherwise hash
+/// the whole table), on SQLite through `CROSS JOIN`, which keeps the order written.
+pub fn by_pairs_sql(conn: &AnyConnection, q: &ByPairs<'_>) -> String {
+    let wanted: Vec<String> = q.columns.iter().map(|c| format!("r.{c}")).collect();
+    let wanted = wanted.join(", ");
+    let (first, first_type) = q.first;
+    let second = q.second;
     match style(conn) {
-        Style::Recordset => Pairs {
-            from: format!(
-                "FROM json_to_recordset(CAST($1 AS json)) AS k(a {first_type}, b text) JOIN"
-            ),
-            first: "k.a",
-            second: "k.b",
-        },
-        // The pairs lead, each looked up through the table's index.
-        Style::JsonEach => Pairs {
-            from: "FROM jsonb_each($1) AS k CROSS JOIN".to_string(),
-            first: "k.value ->> 'a'",
-            second: "k.value ->> 'b'",
-        },
+        Style::Recordset => format!(
+            "SELECT {wanted} FROM json_to_recordset(CAST($1 AS json)) AS k(a {first_type}, b text) \
+             CROSS JOIN LATERAL (SELECT {} FROM {} WHERE {first} = k.a AND {second} = k.b {}) AS r",
+            q.columns.join(", "),
+            q.table,
+            if q.lock { "FOR UPDATE" } else { "OFFSET 0" },
+        ),
+        Style::JsonEach => format!(
+            "SELECT {wanted} FROM jsonb_each($1) AS k CROSS JOIN {} AS r \
+             ON r.{first} = k.value ->> 'a' AND r.{second} = k.value ->> 'b'",
+            q.table
+        ),
     }
 }
 
-/// The pairs for [`Pairs`]: `[{"a": …, "b": …}, …]`.
+/// The pairs for [`ByPairs`]: `[{"a": …, "b": …}, …]`.
 pub fn pairs_json<'a, K: serde::Serialize>(
     pairs: impl IntoIterator<Item = (K, &'a str)>,
 ) -> Result<String> {
@@ -460,11 +468,16 @@ mod tests {
         .execute(&mut conn)
         .await
         .unwrap();
-        let k = pairs(&conn, "bigint");
-        let sql = format!(
-            "SELECT t.a, t.b {} t ON t.a = {} AND t.b = {} ORDER BY t.a, t.b",
-            k.from, k.first, k.second
-        );
+        let sql = by_pairs_sql(
+            &conn,
+            &ByPairs {
+                table: "t",
+                columns: &["a", "b"],
+                first: ("a", "bigint"),
+                second: "b",
+                lock: false,
+            },
+        ) + " ORDER BY r.a, r.b";
         let wanted = [(1, "y"), (2, "it's"), (2, "y"), (3, "z"), (9, "x")];
         let found: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(pairs_json(wanted).unwrap())
