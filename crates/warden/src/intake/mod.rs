@@ -268,7 +268,7 @@ pub(crate) async fn take_in_group(
             (s.kind, s.external_id.as_str())
         })
         .collect();
-    let cases = cases::lock_cases_for_subjects(&desk.db, conn, &subjects).await?;
+    let cases = cases::lock_cases_for_subjects(conn, &subjects).await?;
     let heard: BTreeSet<(i64, &str)> = new
         .iter()
         .filter_map(|n| {

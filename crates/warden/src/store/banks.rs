@@ -106,7 +106,6 @@ pub async fn insert_bank(db: &Db, b: &NewBank, by: i64, at: DateTime<Utc>) -> Re
     if taken.is_some() {
         return Err(Error::field("name", "a bank of this name exists already"));
     }
-    let mut tx = db.begin().await?;
     let row = sqlx::query(
         "INSERT INTO banks (name, policy_id, description, match_threshold, auto_action, enabled, \
          created_at, created_by) VALUES ($1, $2, $3, $4, $5, 1, $6, $7) RETURNING id",
@@ -118,9 +117,8 @@ pub async fn insert_bank(db: &Db, b: &NewBank, by: i64, at: DateTime<Utc>) -> Re
     .bind(b.auto_action.map(|a| a.as_str().to_string()))
     .bind(to_millis(at))
     .bind(by)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *db.write_conn().await?)
     .await?;
-    tx.commit().await?;
     Ok(row.try_get(0)?)
 }
 
@@ -460,7 +458,6 @@ pub async fn fail_check(
     error: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> Result<()> {
-    let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE media_checks SET attempts = attempts + 1, last_error = $1, \
          state = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END, \
@@ -469,9 +466,8 @@ pub async fn fail_check(
     .bind(error.chars().take(500).collect::<String>())
     .bind(retry_at.map(to_millis))
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut *db.write_conn().await?)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

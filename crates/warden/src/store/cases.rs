@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::rows::{self, Rows, Table};
-use super::{Arg, Db, Engine, query_with_args};
+use super::{Arg, Db, query_with_args};
 use crate::clock::{from_millis, to_millis};
 use crate::domain::case::{Case, CaseStatus};
 use crate::domain::events::{CaseEvent, RecordedEvent};
@@ -371,10 +371,7 @@ pub async fn reports_by_keys(
     conn: &mut AnyConnection,
     keys: &BTreeSet<(i64, &str)>,
 ) -> Result<BTreeMap<(i64, String), (String, String)>> {
-    if keys.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let sql = rows::by_pairs_sql(
+    let rows = rows::fetch_by_pairs(
         conn,
         &rows::ByPairs {
             table: "reports",
@@ -388,11 +385,9 @@ pub async fn reports_by_keys(
             second: "idempotency_key",
             lock: false,
         },
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(rows::pairs_json(keys.iter().copied())?)
-        .fetch_all(&mut *conn)
-        .await?;
+        keys.iter().copied(),
+    )
+    .await?;
     rows.iter()
         .map(|r| {
             Ok((
@@ -407,29 +402,21 @@ pub async fn reports_by_keys(
 /// the order of their subjects, so writers locking overlapping sets never wait on each other in
 /// a circle).
 pub async fn lock_cases_for_subjects(
-    db: &Db,
     conn: &mut AnyConnection,
     subjects: &BTreeSet<(SubjectKind, &str)>,
 ) -> Result<BTreeMap<(SubjectKind, String), Case>> {
-    if subjects.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let sql = rows::by_pairs_sql(
+    let rows = rows::fetch_by_pairs(
         conn,
         &rows::ByPairs {
             table: "cases",
             columns: &["state"],
             first: ("subject_kind", "text"),
             second: "external_id",
-            lock: db.engine == Engine::Postgres,
+            lock: true,
         },
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(rows::pairs_json(
-            subjects.iter().map(|(kind, id)| (kind.as_str(), *id)),
-        )?)
-        .fetch_all(&mut *conn)
-        .await?;
+        subjects.iter().map(|(kind, id)| (kind.as_str(), *id)),
+    )
+    .await?;
     let mut cases = rows.iter().map(case_from_row).collect::<Result<Vec<_>>>()?;
     cases.sort_by_key(|c| c.id);
     let mut found: BTreeMap<(SubjectKind, String), Case> = BTreeMap::new();
@@ -452,11 +439,8 @@ pub async fn reporters_seen(
     conn: &mut AnyConnection,
     pairs: &BTreeSet<(i64, &str)>,
 ) -> Result<BTreeSet<(i64, String)>> {
-    if pairs.is_empty() {
-        return Ok(BTreeSet::new());
-    }
     // A reporter heard more than once comes back more than once; the set keeps one.
-    let sql = rows::by_pairs_sql(
+    let rows = rows::fetch_by_pairs(
         conn,
         &rows::ByPairs {
             table: "reports",
@@ -465,11 +449,9 @@ pub async fn reporters_seen(
             second: "reporter_id",
             lock: false,
         },
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(rows::pairs_json(pairs.iter().copied())?)
-        .fetch_all(&mut *conn)
-        .await?;
+        pairs.iter().copied(),
+    )
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()

@@ -60,11 +60,12 @@ enum Writer {
 
 /// A transaction that writes: rolled back when dropped without [`Tx::commit`].
 pub struct Tx {
-    conn: TxConn,
+    conn: WriteConn,
     open: bool,
 }
 
-enum TxConn {
+/// A connection that writes, held until dropped.
+pub enum WriteConn {
     One(OwnedMappedMutexGuard<Option<AnyConnection>, AnyConnection>),
     Pool(PoolConnection<Any>),
 }
@@ -72,7 +73,7 @@ enum TxConn {
 type Manager = <Any as Database>::TransactionManager;
 
 impl Tx {
-    async fn begin(mut conn: TxConn) -> Result<Self> {
+    async fn begin(mut conn: WriteConn) -> Result<Self> {
         Manager::begin(&mut conn, None).await?;
         Ok(Self { conn, open: true })
     }
@@ -84,21 +85,21 @@ impl Tx {
     }
 }
 
-impl Deref for TxConn {
+impl Deref for WriteConn {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
         match self {
-            TxConn::One(c) => c,
-            TxConn::Pool(c) => c,
+            WriteConn::One(c) => c,
+            WriteConn::Pool(c) => c,
         }
     }
 }
 
-impl DerefMut for TxConn {
+impl DerefMut for WriteConn {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
-            TxConn::One(c) => c,
-            TxConn::Pool(c) => c,
+            WriteConn::One(c) => c,
+            WriteConn::Pool(c) => c,
         }
     }
 }
@@ -237,33 +238,32 @@ impl Db {
             Engine::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Engine::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        let ran = match &self.write {
-            Writer::One { .. } => migrator.run(&mut *self.writer().await?).await,
-            Writer::Pool(pool) => migrator.run(pool).await,
-        };
-        ran.map_err(|e| Error::Internal(format!("migration failed: {e}")))
+        migrator
+            .run(&mut *self.write_conn().await?)
+            .await
+            .map_err(|e| Error::Internal(format!("migration failed: {e}")))
     }
 
     /// A transaction that writes.
     pub async fn begin(&self) -> Result<Tx> {
-        let conn = match &self.write {
-            Writer::One { .. } => TxConn::One(self.writer().await?),
-            Writer::Pool(pool) => TxConn::Pool(pool.acquire().await?),
-        };
-        Tx::begin(conn).await
+        Tx::begin(self.write_conn().await?).await
     }
 
-    /// SQLite's writer connection, once it is free.
-    async fn writer(&self) -> Result<OwnedMappedMutexGuard<Option<AnyConnection>, AnyConnection>> {
-        let Writer::One { conn, wait } = &self.write else {
-            return Err(Error::Internal("PostgreSQL writes through its pool".into()));
-        };
-        let held: OwnedMutexGuard<Option<AnyConnection>> =
-            tokio::time::timeout(*wait, Arc::clone(conn).lock_owned())
-                .await
-                .map_err(|_| sqlx::Error::PoolTimedOut)?;
-        OwnedMutexGuard::try_map(held, Option::as_mut)
-            .map_err(|_| Error::from(sqlx::Error::PoolClosed))
+    /// A connection that writes, for a single statement outside a transaction: on SQLite the
+    /// writer once it is free, on PostgreSQL one from the pool.
+    pub async fn write_conn(&self) -> Result<WriteConn> {
+        match &self.write {
+            Writer::One { conn, wait } => {
+                let held: OwnedMutexGuard<Option<AnyConnection>> =
+                    tokio::time::timeout(*wait, Arc::clone(conn).lock_owned())
+                        .await
+                        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                OwnedMutexGuard::try_map(held, Option::as_mut)
+                    .map(WriteConn::One)
+                    .map_err(|_| Error::from(sqlx::Error::PoolClosed))
+            }
+            Writer::Pool(pool) => Ok(WriteConn::Pool(pool.acquire().await?)),
+        }
     }
 
     pub fn reader(&self) -> &AnyPool {

@@ -74,7 +74,7 @@ fn push_rows_insert(sql: &mut String, style: Style, table: &Table, suffix: &str,
     }
 }
 
-/// The rows as a JSON array of objects keyed by column, for [`Style::Recordset`].
+/// The rows as a JSON array of objects keyed by column, the one bound value of a table's rows.
 fn recordset(table: &Table, rows: Vec<Vec<Arg>>) -> Result<String> {
     use std::io::Write;
     let mut out: Vec<u8> = Vec::with_capacity(rows.len() * table.columns.len() * 24 + 2);
@@ -113,16 +113,22 @@ fn check_widths(table: &Table, rows: &[Vec<Arg>]) -> Result<()> {
     }
 }
 
-/// Inserts the rows, as few statements as the engines allow. `suffix` follows the rows (an
-/// `ON CONFLICT` clause, say).
+/// Inserts the rows in one statement. `suffix` follows the rows (an `ON CONFLICT` clause, say).
 pub async fn insert_with(
     conn: &mut AnyConnection,
     table: &Table,
     rows: Vec<Vec<Arg>>,
     suffix: &str,
 ) -> Result<()> {
-    insert_rows(conn, table, rows, suffix, None).await?;
-    Ok(())
+    write_all(
+        conn,
+        vec![Rows {
+            table,
+            rows,
+            suffix: suffix.to_string(),
+        }],
+    )
+    .await
 }
 
 pub async fn insert(conn: &mut AnyConnection, table: &Table, rows: Vec<Vec<Arg>>) -> Result<()> {
@@ -138,34 +144,22 @@ pub async fn insert_returning(
     suffix: &str,
     columns: &str,
 ) -> Result<Vec<AnyRow>> {
-    insert_rows(conn, table, rows, suffix, Some(columns)).await
-}
-
-/// The statement of [`insert_with`] and [`insert_returning`].
-async fn insert_rows(
-    conn: &mut AnyConnection,
-    table: &Table,
-    rows: Vec<Vec<Arg>>,
-    suffix: &str,
-    returning: Option<&str>,
-) -> Result<Vec<AnyRow>> {
     check_widths(table, &rows)?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let suffix = match returning {
-        Some(columns) => format!("{suffix} RETURNING {columns}"),
-        None => suffix.to_string(),
-    };
     let mut sql = String::new();
-    push_rows_insert(&mut sql, style(conn), table, &suffix, 1);
-    let statement = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(recordset(table, rows)?);
-    if returning.is_some() {
-        Ok(statement.fetch_all(&mut *conn).await?)
-    } else {
-        statement.execute(&mut *conn).await?;
-        Ok(Vec::new())
-    }
+    push_rows_insert(
+        &mut sql,
+        style(conn),
+        table,
+        &format!("{suffix} RETURNING {columns}"),
+        1,
+    );
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(recordset(table, rows)?)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// The rows of one table that a change writes, for [`write_all`].
@@ -233,7 +227,7 @@ fn write_all_sql(style: Style, writes: &[Rows<'_>]) -> String {
 
 /// The rows of a table that match any of many pairs of keys, read in one statement whose text
 /// never changes with their number: the pairs travel as one JSON array bound as `$1` (see
-/// [`pairs_json`]), and each is looked up through the table's index on the two key columns.
+/// [`fetch_by_pairs`]), and each is looked up through the table's index on the two key columns.
 pub struct ByPairs<'a> {
     pub table: &'a str,
     /// The columns to read, as `r.column` in that order.
@@ -241,7 +235,8 @@ pub struct ByPairs<'a> {
     /// The first key column and its type on PostgreSQL (`bigint`, `text`); the second is text.
     pub first: (&'a str, &'a str),
     pub second: &'a str,
-    /// Lock the rows read (PostgreSQL), pair by pair in the order given.
+    /// Lock the rows read, pair by pair in the order given (PostgreSQL; SQLite's one writer
+    /// needs no locks).
     pub lock: bool,
 }
 
@@ -249,7 +244,7 @@ pub struct ByPairs<'a> {
 /// The pairs lead and the table is probed once per pair: on PostgreSQL through a lateral subquery
 /// it may not flatten (the planner, guessing a hundred pairs for any JSON, would otherwise hash
 /// the whole table), on SQLite through `CROSS JOIN`, which keeps the order written.
-pub fn by_pairs_sql(conn: &AnyConnection, q: &ByPairs<'_>) -> String {
+fn by_pairs_sql(conn: &AnyConnection, q: &ByPairs<'_>) -> String {
     let wanted: Vec<String> = q.columns.iter().map(|c| format!("r.{c}")).collect();
     let wanted = wanted.join(", ");
     let (first, first_type) = q.first;
@@ -270,22 +265,31 @@ pub fn by_pairs_sql(conn: &AnyConnection, q: &ByPairs<'_>) -> String {
     }
 }
 
-/// The pairs for [`ByPairs`]: `[{"a": …, "b": …}, …]`.
-pub fn pairs_json<'a, K: serde::Serialize>(
+/// The rows of [`ByPairs`] matching any of `pairs`, sent as `[{"a": …, "b": …}, …]`; none for
+/// no pairs.
+pub async fn fetch_by_pairs<'a, K: serde::Serialize>(
+    conn: &mut AnyConnection,
+    q: &ByPairs<'_>,
     pairs: impl IntoIterator<Item = (K, &'a str)>,
-) -> Result<String> {
+) -> Result<Vec<AnyRow>> {
     #[derive(serde::Serialize)]
     struct Pair<'a, K> {
         a: K,
         b: &'a str,
     }
     let pairs: Vec<Pair<'_, K>> = pairs.into_iter().map(|(a, b)| Pair { a, b }).collect();
-    Ok(serde_json::to_string(&pairs)?)
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query(sqlx::AssertSqlSafe(by_pairs_sql(conn, q)))
+        .bind(serde_json::to_string(&pairs)?)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// Inserts one row and returns the id the database gave it.
 pub async fn insert_one(conn: &mut AnyConnection, table: &Table, row: Vec<Arg>) -> Result<i64> {
-    let row = insert_rows(conn, table, vec![row], "", Some("id"))
+    let row = insert_returning(conn, table, vec![row], "", "id")
         .await?
         .pop()
         .ok_or_else(|| {
@@ -468,22 +472,21 @@ mod tests {
         .execute(&mut conn)
         .await
         .unwrap();
-        let sql = by_pairs_sql(
-            &conn,
-            &ByPairs {
-                table: "t",
-                columns: &["a", "b"],
-                first: ("a", "bigint"),
-                second: "b",
-                lock: false,
-            },
-        ) + " ORDER BY r.a, r.b";
         let wanted = [(1, "y"), (2, "it's"), (2, "y"), (3, "z"), (9, "x")];
-        let found: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(pairs_json(wanted).unwrap())
-            .fetch_all(&mut conn)
+        let q = ByPairs {
+            table: "t",
+            columns: &["a", "b"],
+            first: ("a", "bigint"),
+            second: "b",
+            lock: false,
+        };
+        let mut found: Vec<(i64, String)> = fetch_by_pairs(&mut conn, &q, wanted)
             .await
-            .unwrap();
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        found.sort();
         let found: Vec<(i64, &str)> = found.iter().map(|(a, b)| (*a, b.as_str())).collect();
         assert_eq!(found, [(1, "y"), (2, "it's"), (3, "z")]);
     }
